@@ -1,0 +1,1 @@
+"""Accuracy evaluation and speed benchmarking of the engine, side by side with peers."""
