@@ -1,0 +1,14 @@
+"""ONNX Runtime sessions, created once at start-up and shared by all requests."""
+
+from __future__ import annotations
+
+import onnxruntime as ort
+
+
+def create_session(model: bytes, threads: int) -> ort.InferenceSession:
+    """A CPU session; `threads` bounds the intra-op pool so concurrent requests share cores."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # warnings about unused initialisers are not actionable
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

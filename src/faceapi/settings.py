@@ -1,0 +1,105 @@
+"""Service settings: defaults, overridden by an optional TOML file, overridden by FACEAPI_* env."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from faceapi.engine.decode import ImageLimits
+from faceapi.engine.detect import DetectorOptions
+from faceapi.engine.pipeline import EngineOptions
+
+CONFIG_ENV = "FACEAPI_CONFIG"
+# The setup installs npm-packaged weights into the checkout: src/faceapi/settings.py -> repo.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every setting is also an environment variable: `database_url` is FACEAPI_DATABASE_URL."""
+
+    model_config = SettingsConfigDict(env_prefix="FACEAPI_", extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
+    workers: int = Field(1, ge=1, description="Server processes; each loads the models.")
+    database_url: str = Field(
+        "sqlite:///faceapi.sqlite3",
+        description="Where keys and usage are stored (SQLAlchemy URL).",
+    )
+    strict_http_status: bool = Field(
+        False,
+        description="Send conventional HTTP statuses on errors instead of always 200.",
+    )
+    max_body_bytes: int = Field(15_000_000, ge=1024, description="Largest request body.")
+    max_image_bytes: int = Field(
+        11_000_000, ge=1024, description="Largest image, after base64 decoding."
+    )
+    max_image_pixels: int = Field(
+        40_000_000, ge=1024, description="Largest image area, checked before decoding."
+    )
+    min_image_side: int = Field(32, ge=1, description="Smallest accepted image side, pixels.")
+    min_face_side: int = Field(20, ge=1, description="Smallest face analysed, pixels.")
+    detector_max_side: int = Field(
+        640, ge=64, description="Photos are scaled to this side for face detection."
+    )
+    inference_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Requests analysed at once per process (default: CPU cores).",
+    )
+    max_queue: int = Field(
+        32, ge=0, description="Requests waiting for a free slot before 'server busy'."
+    )
+    rate_limit_per_second: float = Field(
+        0, ge=0, description="Requests per second allowed per key; 0 means no limit."
+    )
+    rate_limit_burst: int = Field(
+        10, ge=1, description="Requests a key may send at once above its rate."
+    )
+    npm_models_dir: Path = Field(
+        REPOSITORY / "models" / "npm",
+        description="Where the setup installed npm-packaged weights.",
+    )
+    log_level: str = Field("info", description="debug, info, warning or error.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config = os.environ.get(CONFIG_ENV)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=Path(config) if config else None)
+        return init_settings, env_settings, toml
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        """Settings from `config_file` (or FACEAPI_CONFIG), the environment and `overrides`."""
+        if config_file is not None:
+            if not config_file.is_file():
+                raise FileNotFoundError(f"config file {config_file} does not exist")
+            os.environ[CONFIG_ENV] = str(config_file)
+        return cls(**{key: value for key, value in overrides.items() if value is not None})
+
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(
+            limits=ImageLimits(
+                max_bytes=self.max_image_bytes,
+                max_pixels=self.max_image_pixels,
+                min_side=self.min_image_side,
+            ),
+            detector=DetectorOptions(max_side=self.detector_max_side),
+            min_face_side=self.min_face_side,
+        )
