@@ -1,0 +1,1 @@
+"""What the API, the CLI and the console share: keys, usage, limits, bounded inference."""
