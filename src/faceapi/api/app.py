@@ -1,0 +1,69 @@
+"""The ASGI application: routes, envelope errors and middleware around shared services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from faceapi import __version__
+from faceapi.api.error_handlers import add_error_handlers
+from faceapi.api.middleware import RequestContextMiddleware
+from faceapi.api.routes import add_routes
+from faceapi.api.state import Services
+from faceapi.docs import errors_table
+from faceapi.engine.pipeline import Engine
+from faceapi.services.inference import InferenceQueue
+from faceapi.services.keys import KeyService
+from faceapi.services.usage import UsageService
+from faceapi.settings import Settings
+from faceapi.storage import Store, open_store
+
+DESCRIPTION = """\
+Age, gender and facial expression of the largest face in a photo.
+
+Send `POST` with a JSON body `{{"image": "<base64>", "api_key": "<key>"}}`. Every answer is the
+envelope `{{"result": "Ok"|"Err", "code": int, "message": str, "data": {{...}}}}`, sent with
+HTTP 200 (or, with `strict_http_status`, the HTTP status listed below).
+
+## Error codes
+
+{errors}
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, store: Store | None = None
+) -> FastAPI:
+    """Build the app; `engine` and `store` may be given to share them (tests, benchmarks)."""
+    settings = settings or Settings.load()
+    engine = engine or Engine.load(settings.npm_models_dir, settings.engine_options())
+    store = store or open_store(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="Face API",
+        version=__version__,
+        description=DESCRIPTION.format(errors=errors_table()),
+        lifespan=lifespan,
+    )
+    app.state.services = Services(
+        engine=engine,
+        store=store,
+        keys=KeyService(store),
+        usage=UsageService(store, settings.rate_limit_per_second, settings.rate_limit_burst),
+        queue=InferenceQueue(settings.inference_threads, settings.max_queue),
+    )
+    add_routes(app)
+    add_error_handlers(app, strict_http_status=settings.strict_http_status)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        strict_http_status=settings.strict_http_status,
+    )
+    return app

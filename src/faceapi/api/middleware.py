@@ -1,0 +1,95 @@
+"""Per-request plumbing: request id, body-size limit, and one access-log line per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from faceapi.api import envelope
+from faceapi.errors import ErrorCode, FaceApiError
+
+access_log = logging.getLogger("faceapi.access")
+error_log = logging.getLogger("faceapi.errors")
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, strict_http_status: bool) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.strict_http_status = strict_http_status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = Headers(scope=scope)
+        client_id = headers.get("x-request-id", "")
+        request_id = client_id if _CLIENT_REQUEST_ID.match(client_id) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            declared = headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                failure = FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
+                await self._fail(failure, scope, receive, send_with_id)
+            else:
+                await self.app(scope, self._limited(receive), send_with_id)
+        except Exception:
+            # The traceback goes to our log under the request id the client is told; the
+            # client learns nothing of the internals.
+            error_log.exception("unhandled error", extra={"request_id": request_id})
+            if not status:
+                failure = FaceApiError(ErrorCode.INTERNAL_ERROR, request_id=request_id)
+                await self._fail(failure, scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "code": state.get("result_code"),
+                    "key_id": state.get("key_id"),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+    async def _fail(
+        self, failure: FaceApiError, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        scope["state"]["result_code"] = int(failure.code)
+        response = envelope.error(failure, strict_http_status=self.strict_http_status)
+        await response(scope, receive, send)
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Count body bytes as they arrive: chunked uploads have no Content-Length to check."""
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
+            return message
+
+        return receive_within_limit

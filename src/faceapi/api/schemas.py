@@ -1,0 +1,53 @@
+"""Pydantic models that document the contract in OpenAPI; the routes build the same shapes."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+D = TypeVar("D", bound=BaseModel)
+
+# A real request carries a whole photo; this is the start of one, to show the shape.
+EXAMPLE_IMAGE = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U..."
+
+
+class AnalyzeRequest(BaseModel):
+    image: str = Field(
+        description="The photo, base64-encoded: JPEG, PNG, WebP, BMP, GIF or TIFF. Standard or "
+        "URL-safe alphabet, padding optional, a data:image/...;base64, prefix accepted."
+    )
+    api_key: str = Field(
+        description="Your developer key, found in your Settings. May instead be sent in the "
+        "X-API-Key header."
+    )
+
+
+class AgeData(BaseModel):
+    age: int = Field(description="Approximate age in years (about +/- 5 years).")
+
+
+class GenderData(BaseModel):
+    gender: Literal["M", "F"] = Field(description='"M" (male) or "F" (female).')
+    genderProbability: int = Field(  # noqa: N815 - the spec's spelling
+        ge=50, le=100, description="Probability of the returned gender, in percent."
+    )
+
+
+class ExpressionData(BaseModel):
+    """Integer percentages that sum to exactly 100."""
+
+    neutral: int
+    happy: int
+    sad: int
+    angry: int
+    fearful: int
+    disgusted: int
+    surprised: int
+
+
+class Envelope(BaseModel, Generic[D]):
+    result: Literal["Ok", "Err"] = Field(description='"Ok", or "Err" on error.')
+    code: int = Field(description="0 on success, else a documented error code.")
+    message: str = Field(description="On error, what was wrong and what to do.")
+    data: D | dict[str, Any] = Field(description="The result; {} on error.")

@@ -1,0 +1,20 @@
+"""What the routes reach through `app.state.services`: the engine and the shared services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faceapi.engine.pipeline import Engine
+from faceapi.services.inference import InferenceQueue
+from faceapi.services.keys import KeyService
+from faceapi.services.usage import UsageService
+from faceapi.storage import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    engine: Engine
+    store: Store
+    keys: KeyService
+    usage: UsageService
+    queue: InferenceQueue
