@@ -1,0 +1,133 @@
+"""Image decoding: every promised format and mode, EXIF orientation, and hostile input."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceapi.engine.decode import ImageLimits, decode_image
+from faceapi.errors import ErrorCode, FaceApiError
+from tests.conftest import encode
+
+LIMITS = ImageLimits()
+LOSSLESS = {"PNG", "WEBP", "BMP", "TIFF"}
+
+
+def decode_error(data: bytes, limits: ImageLimits = LIMITS) -> ErrorCode:
+    with pytest.raises(FaceApiError) as caught:
+        decode_image(data, limits)
+    return caught.value.code
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [
+        ("JPEG", {"quality": 95}),
+        ("PNG", {}),
+        ("WEBP", {"lossless": True}),
+        ("BMP", {}),
+        ("GIF", {}),
+        ("TIFF", {}),
+    ],
+)
+def test_supported_formats_decode_to_rgb(astronaut: np.ndarray, fmt: str, options: dict) -> None:
+    decoded = decode_image(encode(astronaut, fmt, **options), LIMITS)
+    assert decoded.shape == astronaut.shape
+    assert decoded.dtype == np.uint8
+    if fmt in LOSSLESS:
+        assert (decoded == astronaut).all()
+    else:  # JPEG's compression and GIF's 256-colour palette stay close to the original
+        assert np.abs(decoded.astype(int) - astronaut).mean() < 10
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "CMYK", "LA", "RGBA", "1"])
+def test_image_modes_become_rgb(astronaut: np.ndarray, mode: str) -> None:
+    picture = Image.fromarray(astronaut).convert(mode)
+    fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "1" else "PNG"
+    decoded = decode_image(encode(picture, fmt), LIMITS)
+    assert decoded.shape == astronaut.shape
+
+
+def test_transparent_pixels_are_shown_on_white(astronaut: np.ndarray) -> None:
+    rgba = np.dstack([astronaut, np.zeros(astronaut.shape[:2], np.uint8)])
+    rgba[:, :256, 3] = 255  # left half opaque, right half fully transparent
+    decoded = decode_image(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMITS)
+    assert (decoded[:, 256:] == 255).all()
+    assert (decoded[:, :256] == astronaut[:, :256]).all()
+
+
+def test_sixteen_bit_grey_keeps_its_contrast(astronaut: np.ndarray) -> None:
+    grey = np.asarray(Image.fromarray(astronaut).convert("L"), dtype=np.uint16) * 257
+    decoded = decode_image(encode(Image.fromarray(grey), "PNG"), LIMITS)
+    expected = np.asarray(Image.fromarray(astronaut).convert("L"))
+    assert np.abs(decoded[..., 0].astype(int) - expected).max() <= 1
+
+
+def test_gif_uses_the_first_frame(astronaut: np.ndarray) -> None:
+    frames = [Image.fromarray(astronaut), Image.new("RGB", (512, 512), "black")]
+    animated = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert decode_image(animated, LIMITS).mean() > 50  # not the black second frame
+
+
+@pytest.mark.parametrize(("orientation", "undo"), [(3, 2), (6, 1), (8, 3)])
+def test_exif_orientation_is_applied(astronaut: np.ndarray, orientation: int, undo: int) -> None:
+    """A phone stores pixels sideways plus a tag; decoding must give the upright picture."""
+    stored = np.rot90(astronaut, k=undo)  # the pixels as the camera stored them
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    decoded = decode_image(encode(Image.fromarray(stored), "PNG", exif=exif), LIMITS)
+    assert (decoded == astronaut).all()
+
+
+def test_empty_and_garbage_input() -> None:
+    assert decode_error(b"") is ErrorCode.EMPTY_IMAGE
+    assert decode_error(np.random.default_rng(0).bytes(5000)) is ErrorCode.UNSUPPORTED_IMAGE_FORMAT
+    assert decode_error(b"%PDF-1.7\n" + b"0" * 100) is ErrorCode.UNSUPPORTED_IMAGE_FORMAT
+
+
+def test_truncated_jpeg_is_reported_as_damaged(astronaut: np.ndarray) -> None:
+    whole = encode(astronaut)
+    assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
+
+
+def test_unsupported_but_decodable_format_is_refused(astronaut: np.ndarray) -> None:
+    assert decode_error(encode(astronaut, "PPM")) is ErrorCode.UNSUPPORTED_IMAGE_FORMAT
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims a huge size: a decompression bomb's calling card."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_pixel_limit_is_checked_from_the_header() -> None:
+    assert decode_error(png_claiming(50_000, 50_000)) is ErrorCode.IMAGE_TOO_MANY_PIXELS
+
+
+def test_byte_and_size_limits(astronaut: np.ndarray) -> None:
+    data = encode(astronaut)
+    assert decode_error(data, ImageLimits(max_bytes=len(data) - 1)) is ErrorCode.IMAGE_TOO_LARGE
+    tiny = encode(astronaut[:20, :200])
+    assert decode_error(tiny) is ErrorCode.IMAGE_TOO_SMALL
+
+
+def test_error_messages_name_the_numbers() -> None:
+    with pytest.raises(FaceApiError) as caught:
+        decode_image(png_claiming(50_000, 50_000), LIMITS)
+    assert "50000x50000" in caught.value.message
+    assert str(LIMITS.max_pixels) in caught.value.message

@@ -1,0 +1,143 @@
+"""Keys, usage counting and rate limits against a real SQLite database file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.keys import KeyService
+from faceapi.services.usage import UsageService
+from faceapi.storage import SqlStore, open_store
+
+
+def test_key_is_random_shown_once_and_stored_only_as_hash(store: SqlStore, tmp_path: Path) -> None:
+    keys = KeyService(store)
+    first, second = keys.create("shop"), keys.create("site")
+    assert first.secret != second.secret
+    assert first.secret.startswith(first.record.prefix + "_")
+    secret_part = first.secret.removeprefix(first.record.prefix + "_")
+    assert len(secret_part) >= 32  # 192 bits in URL-safe base64
+    database = (tmp_path / "faceapi.sqlite3").read_bytes()
+    wal = tmp_path / "faceapi.sqlite3-wal"
+    stored = database + (wal.read_bytes() if wal.exists() else b"")
+    assert secret_part.encode() not in stored
+    assert keys.authenticate(first.secret).id == first.record.id
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda key: key[:-1] + ("A" if key[-1] != "A" else "B"),  # wrong secret
+        lambda key: "fa_000000000000_" + key.split("_", 2)[2],  # unknown id
+        lambda key: key.split("_", 2)[0] + "_" + key.split("_", 2)[1],  # no secret
+        lambda _key: "",
+        lambda _key: "nonsense",
+    ],
+)
+def test_wrong_keys_are_refused(store: SqlStore, mangle: object) -> None:
+    keys = KeyService(store)
+    key = keys.create("x").secret
+    with pytest.raises(FaceApiError) as caught:
+        keys.authenticate(mangle(key))  # type: ignore[operator]
+    assert caught.value.code is ErrorCode.INVALID_API_KEY
+
+
+def test_revoked_key_stops_working(store: SqlStore) -> None:
+    keys = KeyService(store)
+    new = keys.create("x")
+    assert keys.revoke(new.record.id)
+    assert not keys.revoke(new.record.id)  # already revoked
+    with pytest.raises(FaceApiError):
+        keys.authenticate(new.secret)
+    (listed,) = keys.list()
+    assert not listed.active
+
+
+def test_key_names_are_checked(store: SqlStore) -> None:
+    with pytest.raises(ValueError, match="name"):
+        KeyService(store).create("   ")
+
+
+def test_usage_is_counted_per_day_endpoint_and_code(store: SqlStore) -> None:
+    key = KeyService(store).create("x").record
+    usage = UsageService(store, rate_per_second=0, burst=1)
+    for code in (0, 0, 0, 3001):
+        usage.record(key.id, "face_age_detection", code)
+    usage.record(key.id, "face_gender_detection", 0)
+    rows = {(row.endpoint, row.code): row.count for row in usage.report(date(2000, 1, 1))}
+    assert rows == {
+        ("face_age_detection", 0): 3,
+        ("face_age_detection", 3001): 1,
+        ("face_gender_detection", 0): 1,
+    }
+    (record,) = store.list_keys()
+    assert record.last_used_at is not None
+    assert record.last_used_at.tzinfo is UTC
+
+
+def test_rate_limit_admits_a_burst_then_refuses_with_a_wait(store: SqlStore) -> None:
+    key = KeyService(store).create("x").record
+    now = 1_000_000.0
+    admitted = [store.take_rate_token(key.id, now, interval=0.5, burst=3) for _ in range(5)]
+    assert admitted[:3] == [None, None, None]
+    assert admitted[3] == pytest.approx(0.5)
+    assert store.take_rate_token(key.id, now + 0.5, interval=0.5, burst=3) is None
+
+
+def test_rate_limited_error_carries_retry_after(store: SqlStore) -> None:
+    key = KeyService(store).create("x").record
+    usage = UsageService(store, rate_per_second=0.2, burst=1)
+    usage.admit(key.id)
+    with pytest.raises(FaceApiError) as caught:
+        usage.admit(key.id)
+    assert caught.value.code is ErrorCode.RATE_LIMITED
+    assert caught.value.retry_after == 5
+
+
+def _hammer(url: str, key_id: str, results: multiprocessing.Queue) -> None:
+    store = open_store(url)
+    admitted = sum(
+        store.take_rate_token(key_id, 5_000_000.0, interval=1.0, burst=50) is None
+        for _ in range(40)
+    )
+    for _ in range(40):
+        store.record_request(key_id, "face_age_detection", 0, datetime.now(UTC))
+    results.put(admitted)
+    store.close()
+
+
+def test_counts_stay_exact_across_processes(tmp_path: Path) -> None:
+    """Several server workers share one database: no request may be lost or admitted twice."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    store = open_store(url)
+    key = KeyService(store).create("x").record
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=_hammer, args=(url, key.id, results)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    admitted = sum(results.get(timeout=5) for _ in workers)
+    assert admitted == 50  # 160 attempts at one instant, burst of 50
+    (row,) = store.usage(date(2000, 1, 1))
+    assert row.count == 160
+    store.close()
+
+
+def test_database_is_a_plain_sqlite_file(store: SqlStore, tmp_path: Path) -> None:
+    KeyService(store).create("x")
+    with sqlite3.connect(tmp_path / "faceapi.sqlite3") as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    assert {"api_keys", "usage", "rate_limits"} <= tables
+
+
+def test_unsupported_database_is_refused() -> None:
+    with pytest.raises(ValueError, match="SQLite or PostgreSQL"):
+        open_store("mysql+pymysql://localhost/x")
