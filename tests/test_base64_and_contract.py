@@ -11,7 +11,6 @@ import pytest
 from faceapi.api.base64_image import decode_base64_image
 from faceapi.api.contract import expression_data, gender_data, whole_percentages
 from faceapi.engine.models.expression import EXPRESSIONS
-from faceapi.engine.models.retinaface import Detection
 from faceapi.engine.pipeline import FaceAnalysis
 from faceapi.errors import ErrorCode, FaceApiError
 
@@ -75,8 +74,7 @@ def test_largest_remainder_rounding() -> None:
 
 
 def analysis(**fields: object) -> FaceAnalysis:
-    face = Detection((0, 0, 100, 100), 1.0, np.zeros((5, 2), np.float32))
-    return FaceAnalysis(face=face, faces_found=1, **fields)  # type: ignore[arg-type]
+    return FaceAnalysis(box=(0, 0, 100, 100), faces_found=1, **fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

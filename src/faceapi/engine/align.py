@@ -38,6 +38,11 @@ class FaceAligner:
         )
         return self._predictor(image, box)
 
+    def landmarks_in_frame(self, image: NDArray[np.uint8]) -> dlib.full_object_detection:
+        """Landmarks for an image that is itself a face crop: the frame is the box."""
+        height, width = image.shape[:2]
+        return self._predictor(image, dlib.rectangle(0, 0, width - 1, height - 1))
+
 
 def dlib_face_chip(
     image: NDArray[np.uint8], shape: dlib.full_object_detection, size: int, padding: float

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
+import dlib
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from faceapi.engine.align import FaceAligner, dlib_face_chip, template_chip
 from faceapi.engine.decode import ImageLimits, decode_image
@@ -40,7 +44,7 @@ class EngineOptions:
 class FaceAnalysis:
     """What the engine found; attributes of tasks that were not asked for stay None."""
 
-    face: Detection
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 of the analysed face
     faces_found: int
     age: float | None = None
     male_probability: float | None = None
@@ -95,57 +99,117 @@ class Engine:
             for model in self._models
         ]
 
-    def analyze(self, data: bytes, tasks: frozenset[Task]) -> FaceAnalysis:
-        """Decode `data` and analyse the largest face in it."""
+    def analyze(self, data: bytes, tasks: frozenset[Task], *, crop: bool = False) -> FaceAnalysis:
+        """Decode `data` and analyse its largest face.
+
+        With `crop`, the image is already a tight face crop (as in FER2013): detection is
+        skipped and the whole frame is the face, but each model still gets its own input.
+        """
         watch = _Stopwatch()
         with watch.stage("decode"):
             image = decode_image(data, self.options.limits)
-        return self._analyze(image, tasks, watch)
-
-    def analyze_image(self, image: NDArray[np.uint8], tasks: frozenset[Task]) -> FaceAnalysis:
-        """Analyse an already decoded RGB image (the evaluator's entry point)."""
-        return self._analyze(image, tasks, _Stopwatch())
-
-    def _analyze(
-        self, image: NDArray[np.uint8], tasks: frozenset[Task], watch: _Stopwatch
-    ) -> FaceAnalysis:
+        if crop:
+            height, width = image.shape[:2]
+            face = _CroppedFace(image, self._aligner, watch)
+            return self._attributes(face, tasks, (0.0, 0.0, width, height), 1, watch)
         with watch.stage("detect"):
-            faces = self._detector.detect(image)
-        if not faces:
+            found = self._detector.detect(image)
+        if not found:
             raise FaceApiError(ErrorCode.NO_FACE_FOUND)
-        face = faces[0]
-        side = round(min(face.width, face.height))
+        largest = found[0]
+        side = round(min(largest.width, largest.height))
         if side < self.options.min_face_side:
             raise FaceApiError(
                 ErrorCode.FACE_TOO_SMALL, size=side, minimum=self.options.min_face_side
             )
+        face = _DetectedFace(image, largest, self._aligner, watch)
+        return self._attributes(face, tasks, largest.box, len(found), watch)
+
+    def _attributes(
+        self,
+        face: _FaceInputs,
+        tasks: frozenset[Task],
+        box: tuple[float, float, float, float],
+        faces_found: int,
+        watch: _Stopwatch,
+    ) -> FaceAnalysis:
         result: dict[str, object] = {}
-        if Task.AGE in tasks or Task.GENDER in tasks:
-            with watch.stage("align"):
-                shape = self._aligner.landmarks(image, face)
         if Task.AGE in tasks:
+            chip = face.dlib_chip(CydralAge.CHIP_SIZE)
             with watch.stage("age"):
-                chip = dlib_face_chip(image, shape, CydralAge.CHIP_SIZE, CHIP_PADDING)
                 probabilities = self._age.probabilities(chip[None])[0]
-                result["age"] = float(probabilities @ CydralAge.AGES)
+            result["age"] = float(probabilities @ CydralAge.AGES)
         if Task.GENDER in tasks:
+            chip = face.dlib_chip(CydralGender.CHIP_SIZE)
             with watch.stage("gender"):
-                chip = dlib_face_chip(image, shape, CydralGender.CHIP_SIZE, CHIP_PADDING)
                 result["male_probability"] = float(self._gender.male_probability(chip[None])[0])
         if Task.EXPRESSION in tasks:
+            chip = face.expression_chip()
             with watch.stage("expression"):
-                result["expression"] = self._expression_of(image, face)
+                probabilities = self._expression.probabilities(chip[None])[0]
+            result["expression"] = dict(zip(EXPRESSIONS, probabilities.tolist(), strict=True))
         return FaceAnalysis(
-            face=face,
-            faces_found=len(faces),
+            box=box,
+            faces_found=faces_found,
             timings=watch.timings,
             **result,  # type: ignore[arg-type]
         )
 
-    def _expression_of(self, image: NDArray[np.uint8], face: Detection) -> dict[str, float]:
-        chip = template_chip(image, face.landmarks, FerExpression.TEMPLATE, FerExpression.CHIP_SIZE)
-        probabilities = self._expression.probabilities(_luma(chip)[None])[0]
-        return dict(zip(EXPRESSIONS, probabilities.tolist(), strict=True))
+
+class _FaceInputs(ABC):
+    """Each model's input cut from one face, each computed at most once per request."""
+
+    def __init__(self, image: NDArray[np.uint8], aligner: FaceAligner, watch: _Stopwatch) -> None:
+        self.image = image
+        self._aligner = aligner
+        self._watch = watch
+
+    @cached_property
+    def dlib_shape(self) -> dlib.full_object_detection:
+        with self._watch.stage("align"):
+            return self._dlib_shape()
+
+    def dlib_chip(self, size: int) -> NDArray[np.uint8]:
+        shape = self.dlib_shape
+        with self._watch.stage("align"):
+            return dlib_face_chip(self.image, shape, size, CHIP_PADDING)
+
+    def expression_chip(self) -> NDArray[np.uint8]:
+        with self._watch.stage("align"):
+            return self._expression_chip()
+
+    @abstractmethod
+    def _dlib_shape(self) -> dlib.full_object_detection: ...
+
+    @abstractmethod
+    def _expression_chip(self) -> NDArray[np.uint8]: ...
+
+
+class _DetectedFace(_FaceInputs):
+    def __init__(
+        self, image: NDArray[np.uint8], face: Detection, aligner: FaceAligner, watch: _Stopwatch
+    ) -> None:
+        super().__init__(image, aligner, watch)
+        self.face = face
+
+    def _dlib_shape(self) -> dlib.full_object_detection:
+        return self._aligner.landmarks(self.image, self.face)
+
+    def _expression_chip(self) -> NDArray[np.uint8]:
+        size = FerExpression.CHIP_SIZE
+        return _luma(template_chip(self.image, self.face.landmarks, FerExpression.TEMPLATE, size))
+
+
+class _CroppedFace(_FaceInputs):
+    """The whole frame is the face: dlib places landmarks in it, FER crops are used as they are."""
+
+    def _dlib_shape(self) -> dlib.full_object_detection:
+        return self._aligner.landmarks_in_frame(self.image)
+
+    def _expression_chip(self) -> NDArray[np.uint8]:
+        size = (FerExpression.CHIP_SIZE, FerExpression.CHIP_SIZE)
+        grey = Image.fromarray(self.image).convert("L")
+        return np.asarray(grey.resize(size, Image.Resampling.BILINEAR))
 
 
 def _luma(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
