@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from faceapi.engine.manifest import ModelStore
 from faceapi.errors import ErrorCode
-from faceapi.settings import Settings
+from faceapi.settings import REPOSITORY, Settings
 
 _SECTION = "<!-- generated:{name} -->\n{body}\n<!-- /generated:{name} -->"
 
@@ -22,20 +23,38 @@ def errors_table() -> str:
 def settings_table() -> str:
     rows = ["| setting | environment variable | default | meaning |", "|---|---|---|---|"]
     for name, field in Settings.model_fields.items():
-        default = "CPU cores" if field.default_factory else f"`{field.default}`"
+        default = field.default
+        if isinstance(default, Path):
+            default = default.relative_to(REPOSITORY)
+        default = "CPU cores" if field.default_factory else f"`{default}`"
         env = f"FACEAPI_{name.upper()}"
         rows.append(f"| `{name}` | `{env}` | {default} | {field.description} |")
     return "\n".join(rows)
 
 
-GENERATED = {"errors": errors_table, "settings": settings_table}
+def models_table() -> str:
+    rows = ["| model | task | comes from | licence | SHA-256 (start) |", "|---|---|---|---|---|"]
+    for source in ModelStore.from_manifest(Settings().npm_models_dir).sources:
+        origin = (
+            f"{source.registry} `{source.package}` {source.version}: `{source.file}`"
+            if source.package
+            else f"this repository: `{source.file}`"
+        )
+        rows.append(
+            f"| {source.title} | {source.task} | {origin} | {source.licence} | "
+            f"`{source.sha256[:16]}` |"
+        )
+    return "\n".join(rows)
+
+
+GENERATED = {"errors": errors_table, "settings": settings_table, "models": models_table}
 
 
 def render_readme(text: str) -> str:
     """`text` with every generated section replaced by its current contents."""
     for name, build in GENERATED.items():
         pattern = re.compile(
-            rf"<!-- generated:{name} -->\n.*?\n<!-- /generated:{name} -->", re.DOTALL
+            rf"<!-- generated:{name} -->.*?<!-- /generated:{name} -->", re.DOTALL
         )
         section = _SECTION.format(name=name, body=build())
         text = pattern.sub(lambda _match, section=section: section, text)
@@ -49,3 +68,8 @@ def update_readme(path: Path) -> bool:
     if new != old:
         path.write_text(new)
     return new != old
+
+
+if __name__ == "__main__":
+    readme = REPOSITORY / "README.md"
+    print(f"{readme}: {'updated' if update_readme(readme) else 'already up to date'}")

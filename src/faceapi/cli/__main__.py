@@ -1,0 +1,3 @@
+from faceapi.cli.main import main
+
+main()

@@ -1,0 +1,347 @@
+"""The v1 endpoints through the real ASGI app: exact envelopes, and every documented error."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from faceapi.errors import ErrorCode
+from faceapi.services.keys import KeyService
+from tests.conftest import AppFactory, encode
+from tests.test_decode import png_claiming
+
+AGE, GENDER, EXPRESSION = (
+    "/faceapi/v1/face_age_detection",
+    "/faceapi/v1/face_gender_detection",
+    "/faceapi/v1/face_expression_detection",
+)
+EXPRESSION_KEYS = ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def post(client: TestClient, path: str, image: bytes, key: str) -> dict[str, Any]:
+    response = client.post(path, json={"image": b64(image), "api_key": key})
+    assert response.status_code == 200
+    return response.json()
+
+
+def assert_envelope_ok(body: dict[str, Any]) -> dict[str, Any]:
+    assert list(body) == ["result", "code", "message", "data"]
+    assert body["result"] == "Ok"
+    assert body["code"] == 0
+    assert isinstance(body["message"], str)
+    return body["data"]
+
+
+def test_age_endpoint(client: TestClient, api_key: str, astronaut: np.ndarray) -> None:
+    data = assert_envelope_ok(post(client, AGE, encode(astronaut), api_key))
+    assert list(data) == ["age"]
+    assert type(data["age"]) is int
+    assert 20 <= data["age"] <= 60  # Eileen Collins was in her late thirties
+
+
+def test_gender_endpoint(client: TestClient, api_key: str, astronaut: np.ndarray) -> None:
+    data = assert_envelope_ok(post(client, GENDER, encode(astronaut), api_key))
+    assert list(data) == ["gender", "genderProbability"]
+    assert data["gender"] == "F"
+    assert type(data["genderProbability"]) is int
+    assert 50 <= data["genderProbability"] <= 100
+
+
+def test_gender_of_a_man(client: TestClient, api_key: str, cameraman: np.ndarray) -> None:
+    data = assert_envelope_ok(post(client, GENDER, encode(cameraman), api_key))
+    assert data["gender"] == "M"
+
+
+def test_expression_endpoint(client: TestClient, api_key: str, astronaut: np.ndarray) -> None:
+    data = assert_envelope_ok(post(client, EXPRESSION, encode(astronaut), api_key))
+    assert list(data) == EXPRESSION_KEYS
+    assert all(type(value) is int and 0 <= value <= 100 for value in data.values())
+    assert sum(data.values()) == 100
+    assert max(data, key=data.__getitem__) == "happy"  # she is smiling broadly
+
+
+def test_key_may_come_in_a_header(client: TestClient, api_key: str, astronaut: np.ndarray) -> None:
+    response = client.post(
+        AGE, json={"image": b64(encode(astronaut))}, headers={"X-API-Key": api_key}
+    )
+    assert response.json()["result"] == "Ok"
+
+
+def test_png_with_exif_rotation_gives_the_identical_answer(
+    client: TestClient, api_key: str, astronaut: np.ndarray
+) -> None:
+    """A phone stores a portrait sideways with an orientation tag: the answer must not change."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to view"
+    sideways = encode(Image.fromarray(np.rot90(astronaut)), "PNG", exif=exif)
+    upright = encode(astronaut, "PNG")
+    for path in (AGE, GENDER, EXPRESSION):
+        assert post(client, path, sideways, api_key) == post(client, path, upright, api_key)
+
+
+def test_jpeg_with_exif_rotation_gives_the_same_answer(
+    client: TestClient, api_key: str, astronaut: np.ndarray
+) -> None:
+    """As above, through JPEG: re-encoding the turned pixels only adds compression noise."""
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    sideways = encode(Image.fromarray(np.rot90(astronaut, k=3)), "JPEG", quality=95, exif=exif)
+    upright = encode(astronaut, "JPEG", quality=95)
+    ages = [post(client, AGE, image, api_key)["data"]["age"] for image in (sideways, upright)]
+    assert abs(ages[0] - ages[1]) <= 1
+    genders = [post(client, GENDER, image, api_key)["data"] for image in (sideways, upright)]
+    assert genders[0]["gender"] == genders[1]["gender"]
+    assert abs(genders[0]["genderProbability"] - genders[1]["genderProbability"]) <= 2
+    moods = [post(client, EXPRESSION, image, api_key)["data"] for image in (sideways, upright)]
+    assert max(abs(moods[0][label] - moods[1][label]) for label in EXPRESSION_KEYS) <= 3
+
+
+# Each case: settings to change, then a function (client, key, images) -> response.
+Case = tuple[dict[str, Any], Callable[[TestClient, str, dict[str, bytes]], httpx.Response]]
+
+
+def _json(image: Any, key: Any) -> dict[str, Any]:
+    return {"image": image, "api_key": key}
+
+
+ERROR_CASES: dict[ErrorCode, Case] = {
+    ErrorCode.INVALID_JSON: (
+        {},
+        lambda c, k, i: c.post(AGE, content=b'{"image": "abc", ', headers=JSON_TYPE),
+    ),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
+        {},
+        lambda c, k, i: c.post(AGE, data={"image": "abc", "api_key": k}),
+    ),
+    ErrorCode.INVALID_BODY: ({}, lambda c, k, i: c.post(AGE, json=["image", "api_key"])),
+    ErrorCode.INVALID_FIELD_TYPE: ({}, lambda c, k, i: c.post(AGE, json=_json(12345, k))),
+    ErrorCode.BODY_TOO_LARGE: (
+        {"max_body_bytes": 4096},
+        lambda c, k, i: c.post(AGE, json=_json(b64(i["face"]), k)),
+    ),
+    ErrorCode.NOT_FOUND: ({}, lambda c, k, i: c.post("/faceapi/v1/face_mood", json=_json("", k))),
+    ErrorCode.METHOD_NOT_ALLOWED: ({}, lambda c, k, i: c.get(AGE)),
+    ErrorCode.MISSING_IMAGE: ({}, lambda c, k, i: c.post(AGE, json={"api_key": k})),
+    ErrorCode.INVALID_BASE64: ({}, lambda c, k, i: c.post(AGE, json=_json("@@not*base64@@", k))),
+    ErrorCode.EMPTY_IMAGE: ({}, lambda c, k, i: c.post(AGE, json=_json("", k))),
+    ErrorCode.UNSUPPORTED_IMAGE_FORMAT: (
+        {},
+        lambda c, k, i: c.post(AGE, json=_json(b64(i["random"]), k)),
+    ),
+    ErrorCode.CORRUPT_IMAGE: ({}, lambda c, k, i: c.post(AGE, json=_json(b64(i["truncated"]), k))),
+    ErrorCode.IMAGE_TOO_LARGE: (
+        {"max_image_bytes": 2048},
+        lambda c, k, i: c.post(AGE, json=_json(b64(i["face"]), k)),
+    ),
+    ErrorCode.IMAGE_TOO_MANY_PIXELS: (
+        {},
+        lambda c, k, i: c.post(AGE, json=_json(b64(png_claiming(50_000, 50_000)), k)),
+    ),
+    ErrorCode.IMAGE_TOO_SMALL: ({}, lambda c, k, i: c.post(AGE, json=_json(b64(i["tiny"]), k))),
+    ErrorCode.NO_FACE_FOUND: ({}, lambda c, k, i: c.post(AGE, json=_json(b64(i["cat"]), k))),
+    ErrorCode.FACE_TOO_SMALL: (
+        {"min_face_side": 300},
+        lambda c, k, i: c.post(AGE, json=_json(b64(i["face"]), k)),
+    ),
+    ErrorCode.MISSING_API_KEY: ({}, lambda c, k, i: c.post(AGE, json={"image": b64(i["face"])})),
+    ErrorCode.INVALID_API_KEY: (
+        {},
+        lambda c, k, i: c.post(AGE, json=_json(b64(i["face"]), k[:-2] + "xx")),
+    ),
+    ErrorCode.RATE_LIMITED: (
+        {"rate_limit_per_second": 0.1, "rate_limit_burst": 1},
+        lambda c, k, i: [c.post(AGE, json=_json(b64(i["face"]), k)) for _ in range(2)][-1],
+    ),
+}
+JSON_TYPE = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def images(astronaut: np.ndarray, cat: np.ndarray) -> dict[str, bytes]:
+    face = encode(astronaut)
+    return {
+        "face": face,
+        "truncated": face[: len(face) // 2],
+        "random": np.random.default_rng(1).bytes(4000),
+        "tiny": encode(astronaut[:16, :16]),
+        "cat": encode(cat),
+    }
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["http-200", "strict-http"])
+@pytest.mark.parametrize("code", list(ERROR_CASES), ids=lambda code: code.name)
+def test_error_codes(
+    make_client: AppFactory, images: dict[str, bytes], code: ErrorCode, strict: bool
+) -> None:
+    settings, send = ERROR_CASES[code]
+    client = make_client(strict_http_status=strict, **settings)
+    key = KeyService(client.app.state.services.store).create("errors").secret
+    response = send(client, key, images)
+    body = response.json()
+    assert body == {"result": "Err", "code": int(code), "message": body["message"], "data": {}}
+    assert len(body["message"]) > 20
+    assert response.status_code == (code.http_status if strict else 200)
+    if code is ErrorCode.RATE_LIMITED:
+        assert int(response.headers["Retry-After"]) >= 1
+    # The server is unharmed: a good request right after still succeeds.
+    if code is not ErrorCode.RATE_LIMITED:
+        assert post_status(client, key, images["face"]) == "Ok"
+
+
+def test_chunked_body_over_the_limit_is_refused(
+    make_client: AppFactory, images: dict[str, bytes]
+) -> None:
+    """Without a Content-Length the limit is enforced while the body streams in."""
+    client = make_client(max_body_bytes=4096)
+    key = KeyService(client.app.state.services.store).create("chunked").secret
+    payload = json.dumps(_json(b64(images["face"]), key)).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(payload), 1000):
+            yield payload[start : start + 1000]
+
+    response = client.post(AGE, content=chunks(), headers=JSON_TYPE)
+    assert "content-length" not in response.request.headers
+    assert response.json()["code"] == ErrorCode.BODY_TOO_LARGE
+    assert post_status(client, key, images["face"]) == "Ok"
+
+
+def post_status(client: TestClient, key: str, image: bytes) -> str:
+    return client.post(AGE, json=_json(b64(image), key)).json()["result"]
+
+
+def test_revoked_key_is_refused(client: TestClient, astronaut: np.ndarray) -> None:
+    keys = KeyService(client.app.state.services.store)
+    new = keys.create("to revoke")
+    assert post_status(client, new.secret, encode(astronaut)) == "Ok"
+    keys.revoke(new.record.id)
+    body = client.post(AGE, json=_json(b64(encode(astronaut)), new.secret)).json()
+    assert body["code"] == ErrorCode.INVALID_API_KEY
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_server_busy_answers_at_once(
+    make_client: AppFactory, astronaut: np.ndarray, strict: bool
+) -> None:
+    """One analysis slot and no waiting room: concurrent requests beyond it are turned away."""
+    client = make_client(inference_threads=1, max_queue=0, strict_http_status=strict)
+    key = KeyService(client.app.state.services.store).create("busy").secret
+    body = _json(b64(encode(astronaut)), key)
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(*(http.post(AGE, json=body) for _ in range(6)))
+
+    responses = asyncio.run(burst())
+    codes = [response.json()["code"] for response in responses]
+    assert 0 in codes
+    assert ErrorCode.SERVER_BUSY in codes
+    busy = next(r for r in responses if r.json()["code"] == ErrorCode.SERVER_BUSY)
+    assert busy.headers["Retry-After"] == "1"
+    assert busy.status_code == (503 if strict else 200)
+    assert post_status(client, key, encode(astronaut)) == "Ok"
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_internal_error_quotes_a_logged_request_id(
+    make_client: AppFactory,
+    tmp_path: Path,
+    astronaut: np.ndarray,
+    caplog: pytest.LogCaptureFixture,
+    strict: bool,
+) -> None:
+    """A real fault (the usage table vanished under us) gives 5001, not a stack trace."""
+    client = make_client(strict_http_status=strict)
+    key = KeyService(client.app.state.services.store).create("x").secret
+    with sqlite3.connect(tmp_path / "api.sqlite3") as db:
+        db.execute("DROP TABLE usage")
+    with caplog.at_level(logging.ERROR, logger="faceapi.errors"):
+        response = client.post(AGE, json=_json(b64(encode(astronaut)), key))
+    body = response.json()
+    assert body["code"] == ErrorCode.INTERNAL_ERROR
+    assert response.status_code == (500 if strict else 200)
+    request_id = response.headers["X-Request-ID"]
+    assert request_id in body["message"]
+    assert "Traceback" not in body["message"]
+    assert any(getattr(r, "request_id", None) == request_id for r in caplog.records)
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_usage_is_counted_by_endpoint_and_code(
+    client: TestClient, api_key: str, images: dict[str, bytes]
+) -> None:
+    post(client, AGE, images["face"], api_key)
+    post(client, AGE, images["face"], api_key)
+    post(client, AGE, images["cat"], api_key)
+    post(client, EXPRESSION, images["face"], api_key)
+    rows = client.app.state.services.usage.report(since=date(2000, 1, 1))
+    counts = {(row.endpoint, row.code): row.count for row in rows}
+    assert counts == {
+        ("face_age_detection", 0): 2,
+        ("face_age_detection", int(ErrorCode.NO_FACE_FOUND)): 1,
+        ("face_expression_detection", 0): 1,
+    }
+
+
+def test_logs_hold_request_facts_but_never_keys_or_images(
+    client: TestClient, api_key: str, images: dict[str, bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        post(client, AGE, images["face"], api_key)
+        post(client, AGE, images["cat"], api_key)
+    access = [r for r in caplog.records if r.name == "faceapi.access"]
+    assert [r.code for r in access] == [0, int(ErrorCode.NO_FACE_FOUND)]  # type: ignore[attr-defined]
+    assert all(r.request_id and r.duration_ms >= 0 for r in access)  # type: ignore[attr-defined]
+    logged = "\n".join(json.dumps(r.__dict__, default=str) for r in caplog.records)
+    secret = api_key.rsplit("_", 1)[-1]
+    assert secret not in logged
+    assert b64(images["face"])[:200] not in logged
+
+
+def test_request_id_is_echoed(client: TestClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == (
+        "abc-123"
+    )
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_health_readiness_and_models(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    models = assert_envelope_ok(client.get("/faceapi/v1/models").json())["models"]
+    assert {model["task"] for model in models} >= {"detection", "age", "gender", "expression"}
+    assert all(len(model["sha256"]) == 64 and model["licence"] for model in models)
+    assert all(model["preprocessing"] for model in models)
+
+
+def test_openapi_documents_the_contract(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    for path in (AGE, GENDER, EXPRESSION):
+        operation = document["paths"][path]["post"]
+        request = operation["requestBody"]["content"]["application/json"]
+        assert set(request["schema"]["required"]) == {"image", "api_key"}
+        assert request["examples"]
+        assert operation["responses"]["200"]["content"]["application/json"]["examples"]["ok"]
+    for code in ErrorCode:
+        assert f"| {int(code)} |" in document["info"]["description"]
+    assert "swagger-ui" in client.get("/docs").text.lower()

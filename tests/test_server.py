@@ -1,0 +1,130 @@
+"""A real `faceapi serve` process over real HTTP, managed with the real CLI, as a user would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from faceapi.errors import ErrorCode
+from tests.conftest import encode
+
+FACEAPI = [sys.executable, "-m", "faceapi.cli"]
+EXPRESSIONS = {"neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"}
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    log: Path
+    environment: dict[str, str]
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [*FACEAPI, *args], env=self.environment, capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    def new_key(self, name: str) -> str:
+        return self.cli("keys", "create", "--name", name).strip().splitlines()[-1]
+
+    def analyze(self, endpoint: str, image: str, key: str) -> httpx.Response:
+        return httpx.post(
+            f"{self.url}/faceapi/v1/{endpoint}", json={"image": image, "api_key": key}, timeout=60
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("server")
+    environment = {**os.environ, "FACEAPI_DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
+    port = free_port()
+    log = folder / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*FACEAPI, "serve", "--port", str(port), "--workers", "2"],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while not _ready(url):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail(f"server did not become ready:\n{log.read_text()}")
+        time.sleep(0.2)
+    yield Server(url, log, environment)
+    process.terminate()
+    process.wait(15)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def image(astronaut: np.ndarray) -> str:
+    return base64.b64encode(encode(astronaut)).decode()
+
+
+def test_a_new_user_gets_answers_over_http(server: Server, image: str) -> None:
+    key = server.new_key("curl user")
+    for endpoint, fields in [
+        ("face_age_detection", {"age"}),
+        ("face_gender_detection", {"gender", "genderProbability"}),
+        ("face_expression_detection", EXPRESSIONS),
+    ]:
+        response = server.analyze(endpoint, image, key)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["result"] == "Ok", body
+        assert set(body["data"]) == fields
+
+
+def test_revoking_with_the_cli_takes_effect_at_once(server: Server, image: str) -> None:
+    key = server.new_key("to revoke")
+    assert server.analyze("face_age_detection", image, key).json()["result"] == "Ok"
+    assert '"name": "to revoke"' in server.cli("keys", "list", "--json")
+    server.cli("keys", "revoke", key.split("_")[1])
+    refused = server.analyze("face_age_detection", image, key).json()
+    assert refused["code"] == ErrorCode.INVALID_API_KEY
+
+
+def test_garbage_does_not_hurt_the_server(server: Server) -> None:
+    response = httpx.post(f"{server.url}/faceapi/v1/face_age_detection", content=b"\x00\xff" * 999)
+    assert response.json()["result"] == "Err"
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
+def test_server_logs_are_json_and_hold_no_secrets(server: Server, image: str) -> None:
+    key = server.new_key("log check")
+    server.analyze("face_age_detection", image, key)
+    time.sleep(0.5)  # the access line is written just after the response
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "faceapi.access"]
+    assert any(line["code"] == 0 and line["path"].endswith("face_age_detection") for line in access)
+    assert all({"request_id", "duration_ms", "status"} <= set(line) for line in access)
+    text = server.log.read_text()
+    assert key.rsplit("_", 1)[-1] not in text
+    assert image[:100] not in text
