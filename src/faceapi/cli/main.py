@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from faceapi.api import create_app
 from faceapi.api.contract import ENDPOINTS
 from faceapi.api.envelope import error_body, ok_body
+from faceapi.cli.evaluate import evaluate
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
@@ -202,3 +203,6 @@ def _when(moment: datetime | None) -> str:
     if moment is None:
         return "never"
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+main.add_command(evaluate)

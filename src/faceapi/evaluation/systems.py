@@ -1,0 +1,143 @@
+"""Ours and every peer behind one interface: an image path in, an `Outcome` out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from faceapi.api.contract import gender_data
+from faceapi.engine.pipeline import Engine, Task
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.evaluation.peers.age_and_gender import AgeAndGenderPeer
+from faceapi.evaluation.peers.base import Peer
+from faceapi.evaluation.peers.faceapijs import FaceApiJsPeer
+from faceapi.settings import Settings
+
+OURS = "faceapi"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEntry:
+    start: Callable[[], Peer]
+    tasks: frozenset[Task]  # what it estimates
+
+
+# `--peer` names; each peer's report name is its own `name`.
+PEERS = {
+    "age-and-gender": PeerEntry(AgeAndGenderPeer, frozenset({Task.AGE, Task.GENDER})),
+    "faceapijs": PeerEntry(FaceApiJsPeer, frozenset(Task)),
+}
+
+
+_TASK_LABELS = {
+    Task.AGE: {"age", "age_group"},
+    Task.GENDER: {"gender"},
+    Task.EXPRESSION: {"expression"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One system's answer for one image; attributes it does not give stay None."""
+
+    age: float | None = None
+    gender: str | None = None  # "M" or "F"
+    expression: str | None = None  # the most probable of the API's labels
+    error: str | None = None  # an ErrorCode name, e.g. "NO_FACE_FOUND"
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSpec:
+    """Everything a worker process needs to build a system: `kind` is OURS or a PEERS key."""
+
+    kind: str
+    tasks: frozenset[Task]
+    crop: bool
+
+
+class System(Protocol):
+    name: str
+
+    def analyze(self, image: Path) -> Outcome: ...
+
+    def versions(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class FaceApiSystem:
+    """Our engine, exactly as the server runs it, with the configured settings."""
+
+    name = OURS
+
+    def __init__(self, tasks: frozenset[Task], crop: bool) -> None:
+        settings = Settings()
+        self._engine = Engine.load(settings.npm_models_dir, settings.engine_options())
+        self._tasks = tasks
+        self._crop = crop
+
+    def analyze(self, image: Path) -> Outcome:
+        try:
+            analysis = self._engine.analyze(image.read_bytes(), self._tasks, crop=self._crop)
+        except FaceApiError as error:
+            return Outcome(error=error.code.name)
+        gender = None if analysis.male_probability is None else gender_data(analysis)["gender"]
+        return Outcome(
+            age=analysis.age,
+            gender=gender,
+            expression=_most_probable(analysis.expression),
+            timings=dict(analysis.timings),
+        )
+
+    def versions(self) -> dict[str, Any]:
+        return {
+            "models": [
+                {key: model[key] for key in ("id", "package", "version", "file", "sha256")}
+                for model in self._engine.describe_models()
+            ]
+        }
+
+    def close(self) -> None:
+        """Sessions are released with the process."""
+
+
+class PeerSystem:
+    """A peer, run as shipped; a face it does not find counts as NO_FACE_FOUND."""
+
+    def __init__(self, peer: Peer, crop: bool) -> None:
+        self.name = peer.name
+        self._peer = peer
+        self._crop = crop
+
+    def analyze(self, image: Path) -> Outcome:
+        face = self._peer.analyze(image, crop=self._crop)
+        if face is None:
+            return Outcome(error=ErrorCode.NO_FACE_FOUND.name)
+        return Outcome(age=face.age, gender=face.gender, expression=_most_probable(face.expression))
+
+    def versions(self) -> dict[str, Any]:
+        return dict(getattr(self._peer, "versions", {}))
+
+    def close(self) -> None:
+        self._peer.close()
+
+
+def tasks_for(columns: Iterable[str]) -> frozenset[Task]:
+    """The engine tasks a dataset's label columns can check."""
+    labelled = set(columns)
+    return frozenset(task for task, names in _TASK_LABELS.items() if labelled & names)
+
+
+def build_system(spec: SystemSpec) -> System:
+    if spec.kind == OURS:
+        return FaceApiSystem(spec.tasks, spec.crop)
+    return PeerSystem(PEERS[spec.kind].start(), spec.crop)
+
+
+def _most_probable(probabilities: dict[str, float] | None) -> str | None:
+    if not probabilities:
+        return None
+    return max(probabilities, key=probabilities.__getitem__)
