@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from faceapi.api import create_app
 from faceapi.api.contract import ENDPOINTS
 from faceapi.api.envelope import error_body, ok_body
-from faceapi.cli.evaluate import evaluate
+from faceapi.cli.evaluate import bench, evaluate
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
@@ -206,3 +206,4 @@ def _when(moment: datetime | None) -> str:
 
 
 main.add_command(evaluate)
+main.add_command(bench)

@@ -123,13 +123,15 @@ def latency_plot(path: Path, levels: Sequence[Metrics]) -> Path:
             x, [lv["latency_ms"]["p95"] for lv in mine], linestyle="--", color=line.get_color()
         )
         throughput.plot(x, [lv["requests_per_second"] for lv in mine], marker="o", label=target)
+    clients = sorted({level["concurrency"] for level in levels})
     for axes in (latency, throughput):
         axes.set_xscale("log", base=2)
+        axes.set_xticks(clients, [str(c) for c in clients])
         axes.set_xlabel("concurrent clients")
         axes.grid(alpha=0.3)
     latency.set(yscale="log", ylabel="latency (ms): p50 solid, p95 dashed")
-    throughput.set(yscale="log", ylabel="requests per second")
-    throughput.legend(fontsize=8)
+    throughput.set(yscale="log", ylabel="successful requests per second")
+    _legend(figure, throughput)
     return _save(figure, path)
 
 
