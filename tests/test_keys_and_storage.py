@@ -11,7 +11,7 @@ import pytest
 
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import KeyService
-from faceapi.services.usage import UsageService
+from faceapi.services.usage import Limits, UsageService
 from faceapi.storage import SqlStore, open_store
 
 
@@ -65,7 +65,7 @@ def test_key_names_are_checked(store: SqlStore) -> None:
 
 def test_usage_is_counted_per_day_endpoint_and_code(store: SqlStore) -> None:
     key = KeyService(store).create("x").record
-    usage = UsageService(store, rate_per_second=0, burst=1)
+    usage = UsageService(store, Limits())
     for code in (0, 0, 0, 3001):
         usage.record(key.id, "face_age_detection", code)
     usage.record(key.id, "face_gender_detection", 0)
@@ -91,12 +91,13 @@ def test_rate_limit_admits_a_burst_then_refuses_with_a_wait(store: SqlStore) -> 
 
 def test_rate_limited_error_carries_retry_after(store: SqlStore) -> None:
     key = KeyService(store).create("x").record
-    usage = UsageService(store, rate_per_second=0.2, burst=1)
-    usage.admit(key.id)
+    usage = UsageService(store, Limits(rate_per_second=0.2, burst=1))
+    usage.admit(key)
     with pytest.raises(FaceApiError) as caught:
-        usage.admit(key.id)
+        usage.admit(key)
     assert caught.value.code is ErrorCode.RATE_LIMITED
     assert caught.value.retry_after == 5
+    assert "0.2 per second" in caught.value.message
 
 
 def _hammer(url: str, key_id: str, results: multiprocessing.Queue) -> None:
@@ -107,7 +108,8 @@ def _hammer(url: str, key_id: str, results: multiprocessing.Queue) -> None:
     )
     for _ in range(40):
         store.record_request(key_id, "face_age_detection", 0, datetime.now(UTC))
-    results.put(admitted)
+    within_quota = sum(store.take_quota(key_id, "2030-01", quota=70) for _ in range(40))
+    results.put((admitted, within_quota))
     store.close()
 
 
@@ -124,8 +126,10 @@ def test_counts_stay_exact_across_processes(tmp_path: Path) -> None:
         worker.start()
     for worker in workers:
         worker.join(60)
-    admitted = sum(results.get(timeout=5) for _ in workers)
+    counts = [results.get(timeout=5) for _ in workers]
+    admitted, within_quota = (sum(column) for column in zip(*counts, strict=True))
     assert admitted == 50  # 160 attempts at one instant, burst of 50
+    assert within_quota == 70  # 160 attempts, monthly quota of 70
     (row,) = store.usage(date(2000, 1, 1))
     assert row.count == 160
     store.close()
@@ -135,7 +139,7 @@ def test_database_is_a_plain_sqlite_file(store: SqlStore, tmp_path: Path) -> Non
     KeyService(store).create("x")
     with sqlite3.connect(tmp_path / "faceapi.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
-    assert {"api_keys", "usage", "rate_limits"} <= tables
+    assert {"accounts", "api_keys", "usage", "rate_limits", "sign_in_throttle"} <= tables
 
 
 def test_unsupported_database_is_refused() -> None:

@@ -129,7 +129,12 @@ class ErrorCode(IntEnum):
     RATE_LIMITED = (
         4003,
         429,
-        "Too many requests for this api_key. Retry after {retry_after} seconds.",
+        "Too many requests for this api_key: {limit}. Retry after {retry_after} seconds.",
+    )
+    ACCOUNT_DISABLED = (
+        4004,
+        403,
+        "The account this api_key belongs to is disabled. Ask the server's administrator.",
     )
     INTERNAL_ERROR = (
         5001,

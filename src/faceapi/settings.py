@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,6 +17,7 @@ from pydantic_settings import (
 from faceapi.engine.decode import ImageLimits
 from faceapi.engine.detect import DetectorOptions
 from faceapi.engine.pipeline import EngineOptions
+from faceapi.services.usage import Limits
 
 CONFIG_ENV = "FACEAPI_CONFIG"
 # The setup installs npm-packaged weights into the checkout: src/faceapi/settings.py -> repo.
@@ -60,11 +61,28 @@ class Settings(BaseSettings):
         32, ge=0, description="Requests waiting for a free slot before 'server busy'."
     )
     rate_limit_per_second: float = Field(
-        0, ge=0, description="Requests per second allowed per key; 0 means no limit."
+        0,
+        ge=0,
+        description="Requests per second per key, unless an administrator set the key's own; "
+        "0 means no limit.",
     )
     rate_limit_burst: int = Field(
-        10, ge=1, description="Requests a key may send at once above its rate."
+        10, ge=1, description="Requests a key may send at once above its rate (unless set per key)."
     )
+    monthly_quota: int = Field(
+        0,
+        ge=0,
+        description="Requests per key per calendar month (UTC), unless set per key; 0 means "
+        "no quota.",
+    )
+    allow_signup: bool = Field(
+        False, description="Let anyone create a console account; else administrators do."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs console sessions; by default a random key kept in the database.",
+    )
+    session_lifetime_hours: float = Field(12, gt=0, description="How long a console sign-in lasts.")
     npm_models_dir: Path = Field(
         REPOSITORY / "models" / "npm",
         description="Where the setup installed npm-packaged weights.",
@@ -103,3 +121,7 @@ class Settings(BaseSettings):
             detector=DetectorOptions(max_side=self.detector_max_side),
             min_face_side=self.min_face_side,
         )
+
+    def default_limits(self) -> Limits:
+        """The limits of every key that sets none of its own."""
+        return Limits(self.rate_limit_per_second, self.rate_limit_burst, self.monthly_quota)

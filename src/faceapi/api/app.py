@@ -14,6 +14,7 @@ from faceapi.api.routes import add_routes
 from faceapi.api.state import Services
 from faceapi.docs import errors_table
 from faceapi.engine.pipeline import Engine
+from faceapi.services.accounts import AccountService
 from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService
 from faceapi.services.usage import UsageService
@@ -52,13 +53,15 @@ def create_app(
         description=DESCRIPTION.format(errors=errors_table()),
         lifespan=lifespan,
     )
-    app.state.services = Services(
+    services = Services(
         engine=engine,
         store=store,
         keys=KeyService(store),
-        usage=UsageService(store, settings.rate_limit_per_second, settings.rate_limit_burst),
+        usage=UsageService(store, settings.default_limits()),
+        accounts=AccountService(store),
         queue=InferenceQueue(settings.inference_threads, settings.max_queue),
     )
+    app.state.services = services
     add_routes(app)
     add_error_handlers(app, strict_http_status=settings.strict_http_status)
     app.add_middleware(

@@ -55,7 +55,7 @@ def _analysis_handler(endpoint: Endpoint) -> Handler:
         request.state.key_id = key.id
         code: int = ErrorCode.INTERNAL_ERROR
         try:
-            await anyio.to_thread.run_sync(services.usage.admit, key.id)
+            await anyio.to_thread.run_sync(services.usage.admit, key)
             analysis = await services.queue.run(
                 lambda: services.engine.analyze(decode_base64_image(image), tasks)
             )

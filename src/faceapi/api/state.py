@@ -1,10 +1,11 @@
-"""What the routes reach through `app.state.services`: the engine and the shared services."""
+"""What the routes and the console reach: the engine and the shared services."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from faceapi.engine.pipeline import Engine
+from faceapi.services.accounts import AccountService
 from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService
 from faceapi.services.usage import UsageService
@@ -17,4 +18,5 @@ class Services:
     store: Store
     keys: KeyService
     usage: UsageService
+    accounts: AccountService
     queue: InferenceQueue

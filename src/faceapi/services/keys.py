@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.storage import ApiKeyRecord, Store
+from faceapi.storage import ApiKeyRecord, KeyLimits, Store
 
 KEY_PREFIX = "fa"
 _ID_BYTES = 6  # public identifier, 12 hex digits
@@ -28,7 +28,10 @@ class KeyService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def create(self, name: str) -> NewKey:
+    def create(
+        self, name: str, account_id: str | None = None, limits: KeyLimits | None = None
+    ) -> NewKey:
+        """A new key for `account_id` (None: a key of no account, as the CLI makes them)."""
         name = name.strip()
         if not name or len(name) > 200:
             raise ValueError("a key's name must be 1 to 200 characters")
@@ -40,12 +43,17 @@ class KeyService:
             prefix=f"{KEY_PREFIX}_{key_id}",
             secret_hash=_hash(secret),
             created_at=datetime.now(UTC),
+            account_id=account_id,
+            limits=limits or KeyLimits(),
         )
         self._store.add_key(record)
         return NewKey(record, f"{KEY_PREFIX}_{key_id}_{secret}")
 
     def authenticate(self, key: str) -> ApiKeyRecord:
-        """The active record for `key`, or INVALID_API_KEY; timing reveals nothing of the secret."""
+        """The active record for `key`, or INVALID_API_KEY; timing reveals nothing of the secret.
+
+        A valid key of a disabled account gets ACCOUNT_DISABLED, from the next request on.
+        """
         prefix, _, rest = key.partition("_")
         key_id, _, secret = rest.partition("_")
         record = self._store.get_key(key_id) if prefix == KEY_PREFIX and secret else None
@@ -53,13 +61,33 @@ class KeyService:
         expected = record.secret_hash if record else _hash("")
         if not hmac.compare_digest(expected, _hash(secret)) or not record or not record.active:
             raise FaceApiError(ErrorCode.INVALID_API_KEY)
+        if record.account_id is not None:
+            owner = self._store.get_account(record.account_id)
+            if owner is None or not owner.active:
+                raise FaceApiError(ErrorCode.ACCOUNT_DISABLED)
         return record
 
-    def list(self) -> list[ApiKeyRecord]:
-        return self._store.list_keys()
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        return self._store.get_key(key_id)
+
+    def list(self, account_id: str | None = None) -> list[ApiKeyRecord]:
+        """Every key, or only those of `account_id`."""
+        return self._store.list_keys(account_id)
 
     def revoke(self, key_id: str) -> bool:
         return self._store.revoke_key(key_id, datetime.now(UTC))
+
+    def rotate(self, key_id: str) -> NewKey:
+        """Replace an active key: a new one with its name, owner and limits; the old is revoked."""
+        old = self._store.get_key(key_id)
+        if old is None or not old.active:
+            raise ValueError("only an active key can be rotated")
+        new = self.create(old.name, old.account_id, old.limits)
+        self.revoke(old.id)
+        return new
+
+    def set_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        return self._store.set_key_limits(key_id, limits)
 
 
 def _hash(secret: str) -> bytes:

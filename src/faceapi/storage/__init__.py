@@ -1,6 +1,22 @@
-"""Where keys and usage live: a small interface, and SQL behind it (SQLite by default)."""
+"""Where accounts, keys and usage live: a small interface, and SQL behind it (SQLite by default)."""
 
-from faceapi.storage.base import ApiKeyRecord, Store, UsageRow
+from faceapi.storage.base import (
+    AccountRecord,
+    ApiKeyRecord,
+    EmailTakenError,
+    KeyLimits,
+    Store,
+    UsageRow,
+)
 from faceapi.storage.sql import SqlStore, open_store
 
-__all__ = ["ApiKeyRecord", "SqlStore", "Store", "UsageRow", "open_store"]
+__all__ = [
+    "AccountRecord",
+    "ApiKeyRecord",
+    "EmailTakenError",
+    "KeyLimits",
+    "SqlStore",
+    "Store",
+    "UsageRow",
+    "open_store",
+]

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
+
+
+class EmailTakenError(Exception):
+    """An account with this email already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLimits:
+    """A key's own limits; None means the server's default for that limit."""
+
+    rate_per_second: float | None = None
+    burst: int | None = None
+    monthly_quota: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +32,28 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    account_id: str | None = None  # None: made with the CLI for no account
+    limits: KeyLimits = field(default_factory=KeyLimits)
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """A console account: the email is stored lower-cased, the password only as an argon2 hash."""
+
+    id: str
+    email: str
+    password_hash: str
+    is_admin: bool
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +72,25 @@ class Store(Protocol):
 
     def get_key(self, key_id: str) -> ApiKeyRecord | None: ...
 
-    def list_keys(self) -> list[ApiKeyRecord]: ...
+    def list_keys(self, account_id: str | None = None) -> list[ApiKeyRecord]:
+        """Every key, or only those `account_id` owns."""
+        ...
 
     def revoke_key(self, key_id: str, when: datetime) -> bool:
         """Mark the key revoked; False if there is no such active key."""
+        ...
+
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        """Replace the key's limits; False if there is no such key."""
         ...
 
     def record_request(self, key_id: str, endpoint: str, code: int, when: datetime) -> None:
         """Count one request in the key's usage and note when the key was last used."""
         ...
 
-    def usage(self, since: date, key_id: str | None = None) -> list[UsageRow]: ...
+    def usage(self, since: date, key_ids: Collection[str] | None = None) -> list[UsageRow]:
+        """Usage from `since` on, of every key or of `key_ids` only."""
+        ...
 
     def take_rate_token(self, key_id: str, now: float, interval: float, burst: int) -> float | None:
         """Admit one request under a `1/interval` per second limit with `burst`.
@@ -58,6 +98,39 @@ class Store(Protocol):
         Returns None when admitted, else the seconds until a request would be admitted.
         Must be atomic across processes sharing the store.
         """
+        ...
+
+    def take_quota(self, key_id: str, month: str, quota: int) -> bool:
+        """Count one request against the key's `quota` for `month`; False if it is used up.
+
+        Must be atomic across processes sharing the store.
+        """
+        ...
+
+    def add_account(self, record: AccountRecord) -> None:
+        """Raises EmailTakenError if the email is in use."""
+        ...
+
+    def get_account(self, account_id: str) -> AccountRecord | None: ...
+
+    def find_account(self, email: str) -> AccountRecord | None: ...
+
+    def list_accounts(self) -> list[AccountRecord]: ...
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None: ...
+
+    def disable_account(self, account_id: str, when: datetime) -> bool:
+        """Mark the account disabled; False if there is no such enabled account."""
+        ...
+
+    def take_sign_in_token(
+        self, bucket: str, now: float, interval: float, burst: int
+    ) -> float | None:
+        """As take_rate_token, for a sign-in throttle bucket (an account or an address)."""
+        ...
+
+    def ensure_secret(self, name: str, candidate: bytes) -> bytes:
+        """The secret stored under `name`; stores `candidate` first if there is none."""
         ...
 
     def ping(self) -> None:

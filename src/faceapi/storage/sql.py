@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,12 +10,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from faceapi.storage.base import ApiKeyRecord, UsageRow
+from faceapi.storage.base import AccountRecord, ApiKeyRecord, EmailTakenError, KeyLimits, UsageRow
 
 # The databases whose INSERT ... ON CONFLICT we use; open_store refuses others.
 _UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+)
 
 api_keys = sa.Table(
     "api_keys",
@@ -26,6 +38,11 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), index=True),
+    # Per-key limits; NULL means the server's default.
+    sa.Column("rate_per_second", sa.Float),
+    sa.Column("burst", sa.Integer),
+    sa.Column("monthly_quota", sa.Integer),
 )
 
 usage = sa.Table(
@@ -38,12 +55,31 @@ usage = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
-# Generic cell-rate algorithm: one "theoretical arrival time" per key, updated atomically.
+# Generic cell-rate algorithm: one "theoretical arrival time" per key, updated atomically;
+# beside it, the requests counted against the key's quota in `quota_month` ("2025-01").
 rate_limits = sa.Table(
     "rate_limits",
     metadata,
     sa.Column("key_id", sa.String(32), sa.ForeignKey("api_keys.id"), primary_key=True),
     sa.Column("arrival", sa.Float, nullable=False),
+    sa.Column("quota_month", sa.String(7)),
+    sa.Column("quota_used", sa.Integer, nullable=False, default=0),
+)
+
+# The same algorithm for sign-in attempts; a bucket is a hash naming an account or an address.
+sign_in_throttle = sa.Table(
+    "sign_in_throttle",
+    metadata,
+    sa.Column("bucket", sa.String(64), primary_key=True),
+    sa.Column("arrival", sa.Float, nullable=False),
+)
+
+# Random secrets made once and shared by every server process, e.g. the session-signing key.
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.LargeBinary(256), nullable=False),
 )
 
 
@@ -61,6 +97,8 @@ class SqlStore:
                     prefix=record.prefix,
                     secret_hash=record.secret_hash,
                     created_at=record.created_at,
+                    account_id=record.account_id,
+                    **_limit_columns(record.limits),
                 )
             )
             db.execute(rate_limits.insert().values(key_id=record.id, arrival=0.0))
@@ -70,10 +108,12 @@ class SqlStore:
             row = db.execute(api_keys.select().where(api_keys.c.id == key_id)).first()
         return _key_record(row._mapping) if row else None
 
-    def list_keys(self) -> list[ApiKeyRecord]:
+    def list_keys(self, account_id: str | None = None) -> list[ApiKeyRecord]:
+        query = api_keys.select().order_by(api_keys.c.created_at)
+        if account_id is not None:
+            query = query.where(api_keys.c.account_id == account_id)
         with self._engine.connect() as db:
-            rows = db.execute(api_keys.select().order_by(api_keys.c.created_at)).all()
-        return [_key_record(row._mapping) for row in rows]
+            return [_key_record(row._mapping) for row in db.execute(query)]
 
     def revoke_key(self, key_id: str, when: datetime) -> bool:
         with self._engine.begin() as db:
@@ -84,33 +124,113 @@ class SqlStore:
             )
         return result.rowcount == 1
 
+    def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        with self._engine.begin() as db:
+            result = db.execute(
+                api_keys.update().where(api_keys.c.id == key_id).values(**_limit_columns(limits))
+            )
+        return result.rowcount == 1
+
     def record_request(self, key_id: str, endpoint: str, code: int, when: datetime) -> None:
         with self._engine.begin() as db:
             _increment_usage(db, key_id, when.date(), endpoint, code)
             db.execute(api_keys.update().where(api_keys.c.id == key_id).values(last_used_at=when))
 
-    def usage(self, since: date, key_id: str | None = None) -> list[UsageRow]:
+    def usage(self, since: date, key_ids: Collection[str] | None = None) -> list[UsageRow]:
         query = usage.select().where(usage.c.day >= since).order_by(usage.c.day)
-        if key_id is not None:
-            query = query.where(usage.c.key_id == key_id)
+        if key_ids is not None:
+            query = query.where(usage.c.key_id.in_(key_ids))
         with self._engine.connect() as db:
             return [UsageRow(**row._mapping) for row in db.execute(query)]
 
     def take_rate_token(self, key_id: str, now: float, interval: float, burst: int) -> float | None:
-        tolerance = interval * (burst - 1)
-        arrival = rate_limits.c.arrival
         with self._engine.begin() as db:
-            admitted = db.execute(
+            return _take_token(
+                db, rate_limits, rate_limits.c.key_id == key_id, now, interval, burst
+            )
+
+    def take_quota(self, key_id: str, month: str, quota: int) -> bool:
+        used, counted_month = rate_limits.c.quota_used, rate_limits.c.quota_month
+        same_month = counted_month == month
+        with self._engine.begin() as db:
+            result = db.execute(
                 rate_limits.update()
-                .where(rate_limits.c.key_id == key_id, arrival - now <= tolerance)
-                .values(arrival=sa.case((arrival > now, arrival), else_=now) + interval)
-            ).rowcount
-            if admitted:
-                return None
-            current = db.execute(
-                sa.select(arrival).where(rate_limits.c.key_id == key_id)
-            ).scalar_one()
-        return max(0.0, current - now - tolerance)
+                .where(
+                    rate_limits.c.key_id == key_id,
+                    sa.or_(counted_month.is_distinct_from(month), used < quota),
+                )
+                .values(quota_month=month, quota_used=sa.case((same_month, used + 1), else_=1))
+            )
+        return result.rowcount == 1
+
+    def add_account(self, record: AccountRecord) -> None:
+        try:
+            with self._engine.begin() as db:
+                db.execute(
+                    accounts.insert().values(
+                        id=record.id,
+                        email=record.email,
+                        password_hash=record.password_hash,
+                        is_admin=record.is_admin,
+                        created_at=record.created_at,
+                    )
+                )
+        except sa.exc.IntegrityError as error:  # ids are random: only the email can clash
+            raise EmailTakenError(record.email) from error
+
+    def get_account(self, account_id: str) -> AccountRecord | None:
+        return self._one_account(accounts.c.id == account_id)
+
+    def find_account(self, email: str) -> AccountRecord | None:
+        return self._one_account(accounts.c.email == email)
+
+    def list_accounts(self) -> list[AccountRecord]:
+        with self._engine.connect() as db:
+            rows = db.execute(accounts.select().order_by(accounts.c.created_at)).all()
+        return [_account_record(row._mapping) for row in rows]
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+        with self._engine.begin() as db:
+            db.execute(
+                accounts.update()
+                .where(accounts.c.id == account_id)
+                .values(password_hash=password_hash)
+            )
+
+    def disable_account(self, account_id: str, when: datetime) -> bool:
+        with self._engine.begin() as db:
+            result = db.execute(
+                accounts.update()
+                .where(accounts.c.id == account_id, accounts.c.disabled_at.is_(None))
+                .values(disabled_at=when)
+            )
+        return result.rowcount == 1
+
+    def take_sign_in_token(
+        self, bucket: str, now: float, interval: float, burst: int
+    ) -> float | None:
+        arrival = sign_in_throttle.c.arrival
+        with self._engine.begin() as db:
+            # A bucket whose arrival time has passed is as good as a new one: drop them all.
+            db.execute(sign_in_throttle.delete().where(arrival < now))
+            insert = _UPSERT_DIALECTS[db.dialect.name]
+            db.execute(
+                insert(sign_in_throttle).values(bucket=bucket, arrival=0.0).on_conflict_do_nothing()
+            )
+            row = sign_in_throttle.c.bucket == bucket
+            return _take_token(db, sign_in_throttle, row, now, interval, burst)
+
+    def ensure_secret(self, name: str, candidate: bytes) -> bytes:
+        insert = _UPSERT_DIALECTS[self._engine.dialect.name]
+        with self._engine.begin() as db:
+            # Several workers may start at once: the first insert wins, the rest read it.
+            db.execute(insert(secrets).values(name=name, value=candidate).on_conflict_do_nothing())
+            return db.execute(sa.select(secrets.c.value).where(secrets.c.name == name)).scalar_one()
+
+    def _one_account(self, condition: sa.ColumnElement[bool]) -> AccountRecord | None:
+        with self._engine.connect() as db:
+            row = db.execute(accounts.select().where(condition)).first()
+        return _account_record(row._mapping) if row else None
 
     def ping(self) -> None:
         with self._engine.connect() as db:
@@ -142,6 +262,28 @@ def _tune_sqlite(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _take_token(
+    db: Connection,
+    table: sa.Table,
+    row: sa.ColumnElement[bool],
+    now: float,
+    interval: float,
+    burst: int,
+) -> float | None:
+    """One GCRA step on the `arrival` of `row`, as a single conditional UPDATE."""
+    tolerance = interval * (burst - 1)
+    arrival = table.c.arrival
+    admitted = db.execute(
+        table.update()
+        .where(row, arrival - now <= tolerance)
+        .values(arrival=sa.case((arrival > now, arrival), else_=now) + interval)
+    ).rowcount
+    if admitted:
+        return None
+    current = db.execute(sa.select(arrival).where(row)).scalar_one()
+    return max(0.0, current - now - tolerance)
+
+
 def _increment_usage(db: Connection, key_id: str, day: date, endpoint: str, code: int) -> None:
     """One atomic upsert, so concurrent server processes never lose or double a count."""
     insert = _UPSERT_DIALECTS[db.dialect.name]
@@ -163,6 +305,27 @@ def _key_record(row: Any) -> ApiKeyRecord:
         created_at=_aware(row["created_at"]),
         last_used_at=_aware(row["last_used_at"]),
         revoked_at=_aware(row["revoked_at"]),
+        account_id=row["account_id"],
+        limits=KeyLimits(row["rate_per_second"], row["burst"], row["monthly_quota"]),
+    )
+
+
+def _limit_columns(limits: KeyLimits) -> dict[str, Any]:
+    return {
+        "rate_per_second": limits.rate_per_second,
+        "burst": limits.burst,
+        "monthly_quota": limits.monthly_quota,
+    }
+
+
+def _account_record(row: Any) -> AccountRecord:
+    return AccountRecord(
+        id=row["id"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        is_admin=row["is_admin"],
+        created_at=_aware(row["created_at"]),
+        disabled_at=_aware(row["disabled_at"]),
     )
 
 

@@ -1,0 +1,162 @@
+"""Console accounts: argon2id passwords, throttled sign-in, and the secret that signs sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import cached_property
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from faceapi.storage import AccountRecord, EmailTakenError, Store
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # hashing is costly: refuse megabyte "passwords" before it starts
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_SIGNING_KEY_NAME = "session-signing"  # under which the random value is stored
+
+
+class AccountError(Exception):
+    """Something the person at the console can fix; the message says what, in plain words."""
+
+
+class WrongCredentialsError(AccountError):
+    pass
+
+
+class AccountDisabledError(AccountError):
+    pass
+
+
+class SignInThrottledError(AccountError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many sign-in attempts. Try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """`burst` attempts at once, then one every `interval` seconds."""
+
+    kind: str
+    interval: float
+    burst: int
+
+
+# Per account: a guesser gets five tries, then one a minute. Per address: room for an office
+# behind one NAT, yet far too slow to spray passwords across accounts.
+ACCOUNT_THROTTLE = Throttle("account", interval=60, burst=5)
+ADDRESS_THROTTLE = Throttle("address", interval=6, burst=30)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class AccountService:
+    def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
+        self._store = store
+        self._hasher = hasher or PasswordHasher()  # argon2id, RFC 9106's low-memory profile
+
+    def create(self, email: str, password: str, *, admin: bool = False) -> AccountRecord:
+        email = normalize_email(email)
+        if len(email) > 254 or not _EMAIL.match(email):
+            raise AccountError("Enter an email address such as ada@example.com.")
+        _check_password(password)
+        record = AccountRecord(
+            id=secrets.token_hex(8),
+            email=email,
+            password_hash=self._hasher.hash(password),
+            is_admin=admin,
+            created_at=datetime.now(UTC),
+        )
+        try:
+            self._store.add_account(record)
+        except EmailTakenError as error:
+            raise AccountError("An account with this email already exists.") from error
+        return record
+
+    def authenticate(self, email: str, password: str, address: str) -> AccountRecord:
+        """The account, if the password is right; throttled per address, then per account."""
+        email = normalize_email(email)
+        self._throttle(ADDRESS_THROTTLE, address)
+        self._throttle(ACCOUNT_THROTTLE, email)
+        account = self._store.find_account(email)
+        # An unknown email costs a hash too, so timing does not tell which emails exist.
+        if not self._verify(account.password_hash if account else self._decoy, password):
+            raise WrongCredentialsError("Wrong email or password.")
+        assert account is not None
+        if not account.active:
+            raise AccountDisabledError("This account is disabled. Ask an administrator.")
+        if self._hasher.check_needs_rehash(account.password_hash):
+            return self._set_password(account, password)
+        return account
+
+    def change_password(self, account: AccountRecord, current: str, new: str) -> AccountRecord:
+        """Set a new password; sessions stamped with the old one stop being valid."""
+        self._throttle(ACCOUNT_THROTTLE, account.email)
+        if not self._verify(account.password_hash, current):
+            raise WrongCredentialsError("The current password is wrong.")
+        _check_password(new)
+        return self._set_password(account, new)
+
+    def get(self, account_id: str) -> AccountRecord | None:
+        return self._store.get_account(account_id)
+
+    def find(self, email: str) -> AccountRecord | None:
+        return self._store.find_account(normalize_email(email))
+
+    def list(self) -> list[AccountRecord]:
+        return self._store.list_accounts()
+
+    def disable(self, account_id: str) -> bool:
+        """Disable the account: its sessions end and its keys are refused, at once."""
+        return self._store.disable_account(account_id, datetime.now(UTC))
+
+    @staticmethod
+    def session_stamp(account: AccountRecord) -> str:
+        """Changes whenever the password does, so a session can carry it and go stale."""
+        return hashlib.sha256(b"session:" + account.password_hash.encode()).hexdigest()[:32]
+
+    def signing_secret(self) -> bytes:
+        """The random key that signs console sessions: made once, shared by every worker."""
+        return self._store.ensure_secret(_SIGNING_KEY_NAME, secrets.token_bytes(32))
+
+    def _set_password(self, account: AccountRecord, password: str) -> AccountRecord:
+        password_hash = self._hasher.hash(password)
+        self._store.set_password_hash(account.id, password_hash)
+        return replace(account, password_hash=password_hash)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        if len(password) > MAX_PASSWORD:
+            return False
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _throttle(self, throttle: Throttle, subject: str) -> None:
+        # Buckets are named by a hash: the table holds no addresses or emails.
+        bucket = hashlib.sha256(f"{throttle.kind}:{subject}".encode()).hexdigest()
+        wait = self._store.take_sign_in_token(
+            bucket, time.time(), throttle.interval, throttle.burst
+        )
+        if wait is not None:
+            raise SignInThrottledError(max(1, math.ceil(wait)))
+
+    @cached_property
+    def _decoy(self) -> str:
+        return self._hasher.hash(secrets.token_urlsafe(16))
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(
+            f"Choose a password of at least {MIN_PASSWORD} characters (at most {MAX_PASSWORD})."
+        )

@@ -1,0 +1,147 @@
+"""Console accounts against a real SQLite file: hashing, sign-in throttling, disabling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.accounts import (
+    ACCOUNT_THROTTLE,
+    ADDRESS_THROTTLE,
+    AccountDisabledError,
+    AccountError,
+    AccountService,
+    SignInThrottledError,
+    WrongCredentialsError,
+)
+from faceapi.services.keys import KeyService
+from faceapi.storage import SqlStore, open_store
+
+PASSWORD = "correct horse battery"
+# The real parameters cost about half a second a hash; these tests check logic, not cost.
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+def accounts(store: SqlStore) -> AccountService:
+    return AccountService(store, FAST)
+
+
+def test_passwords_are_stored_only_as_argon2id(store: SqlStore, tmp_path: Path) -> None:
+    account = AccountService(store).create("ada@example.com", PASSWORD)
+    assert account.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("faceapi.sqlite3*"))
+    assert PASSWORD.encode() not in stored
+
+
+def test_emails_are_lower_cased_and_unique(accounts: AccountService) -> None:
+    account = accounts.create("  Ada@Example.COM ", PASSWORD)
+    assert account.email == "ada@example.com"
+    with pytest.raises(AccountError, match="already exists"):
+        accounts.create("ADA@example.com", PASSWORD)
+    assert accounts.find("ADA@EXAMPLE.com") == account
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "complaint"),
+    [
+        ("not-an-email", PASSWORD, "email address"),
+        ("a b@example.com", PASSWORD, "email address"),
+        ("ada@example.com", "short", "at least 10"),
+        ("ada@example.com", "x" * 2000, "at most"),
+    ],
+)
+def test_bad_emails_and_passwords_are_refused(
+    accounts: AccountService, email: str, password: str, complaint: str
+) -> None:
+    with pytest.raises(AccountError, match=complaint):
+        accounts.create(email, password)
+
+
+def test_sign_in_needs_the_right_password(accounts: AccountService) -> None:
+    created = accounts.create("ada@example.com", PASSWORD)
+    assert accounts.authenticate("ADA@example.com", PASSWORD, "10.0.0.1") == created
+    with pytest.raises(WrongCredentialsError) as wrong:
+        accounts.authenticate("ada@example.com", PASSWORD + "!", "10.0.0.1")
+    with pytest.raises(WrongCredentialsError) as unknown:
+        accounts.authenticate("bob@example.com", PASSWORD, "10.0.0.1")
+    assert str(wrong.value) == str(unknown.value)  # which emails exist is not told
+
+
+def test_sign_in_is_throttled_per_account(accounts: AccountService) -> None:
+    accounts.create("ada@example.com", PASSWORD)
+    accounts.create("bob@example.com", PASSWORD)
+    for attempt in range(ACCOUNT_THROTTLE.burst):
+        with pytest.raises(WrongCredentialsError):
+            accounts.authenticate("ada@example.com", f"guess {attempt}", f"10.0.0.{attempt}")
+    with pytest.raises(SignInThrottledError) as throttled:
+        accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.99")  # even the right one
+    assert 1 <= throttled.value.retry_after <= ACCOUNT_THROTTLE.interval
+    assert accounts.authenticate("bob@example.com", PASSWORD, "10.0.0.99").email.startswith("bob")
+
+
+def test_sign_in_is_throttled_per_address(accounts: AccountService) -> None:
+    """Spraying guesses over many accounts from one address is slowed down too."""
+    for number in range(ADDRESS_THROTTLE.burst):
+        with pytest.raises(WrongCredentialsError):
+            accounts.authenticate(f"user{number}@example.com", PASSWORD, "192.0.2.7")
+    with pytest.raises(SignInThrottledError):
+        accounts.authenticate("someone@example.com", PASSWORD, "192.0.2.7")
+    with pytest.raises(WrongCredentialsError):  # another address is not affected
+        accounts.authenticate("someone@example.com", PASSWORD, "192.0.2.8")
+
+
+def test_throttle_state_holds_no_emails_or_addresses(
+    accounts: AccountService, tmp_path: Path
+) -> None:
+    with pytest.raises(WrongCredentialsError):
+        accounts.authenticate("secret-person@example.com", PASSWORD, "198.51.100.23")
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("faceapi.sqlite3*"))
+    assert b"secret-person" not in stored
+    assert b"198.51.100.23" not in stored
+
+
+def test_changing_the_password_changes_the_session_stamp(accounts: AccountService) -> None:
+    before = accounts.create("ada@example.com", PASSWORD)
+    with pytest.raises(WrongCredentialsError):
+        accounts.change_password(before, "not the password", "another good password")
+    after = accounts.change_password(before, PASSWORD, "another good password")
+    assert accounts.session_stamp(after) != accounts.session_stamp(before)
+    assert accounts.authenticate("ada@example.com", "another good password", "10.0.0.1")
+    with pytest.raises(WrongCredentialsError):
+        accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1")
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_keys_stop(
+    accounts: AccountService, store: SqlStore
+) -> None:
+    keys = KeyService(store)
+    account = accounts.create("ada@example.com", PASSWORD)
+    owned = keys.create("shop", account.id).secret
+    cli_key = keys.create("no owner").secret
+    assert keys.authenticate(owned).account_id == account.id
+    assert accounts.disable(account.id)
+    assert not accounts.disable(account.id)
+    with pytest.raises(AccountDisabledError):
+        accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1")
+    with pytest.raises(FaceApiError) as refused:
+        keys.authenticate(owned)
+    assert refused.value.code is ErrorCode.ACCOUNT_DISABLED
+    assert keys.authenticate(cli_key).account_id is None
+
+
+def test_the_signing_secret_is_made_once_and_shared(tmp_path: Path) -> None:
+    """Every worker and every restart opens the database and must sign sessions alike."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    first, second = open_store(url), open_store(url)
+    secret = AccountService(first).signing_secret()
+    assert len(secret) == 32
+    assert AccountService(second).signing_secret() == secret
+    first.close()
+    second.close()
+    reopened = open_store(url)
+    assert AccountService(reopened).signing_secret() == secret
+    reopened.close()
