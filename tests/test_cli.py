@@ -1,4 +1,4 @@
-"""The CLI as scripts use it: keys, config, models, and local analysis."""
+"""The CLI as scripts use it: keys, accounts, config, models, and local analysis."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from faceapi.errors import ErrorCode
 from tests.conftest import encode
 
 Invoke = Callable[..., str]
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -22,8 +23,8 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.setenv("FACEAPI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
     runner = CliRunner()
 
-    def invoke(*args: str, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), catch_exceptions=False)
+    def invoke(*args: str, code: int = 0, stdin: str | None = None) -> str:
+        result = runner.invoke(main, list(args), input=stdin, catch_exceptions=False)
         assert result.exit_code == code, result.output
         return result.output
 
@@ -44,6 +45,39 @@ def test_key_lifecycle(run: Invoke) -> None:
     run("keys", "revoke", listed["id"])
     assert json.loads(run("keys", "list", "--json"))[0]["status"].startswith("revoked")
     assert "no active key" in run("keys", "revoke", listed["id"], code=1)
+
+
+def test_users_and_the_keys_they_own(run: Invoke) -> None:
+    assert "No accounts yet" in run("users", "list")
+    created = run(
+        "users", "create", "--admin", "Root@Example.com", "--password-stdin", stdin=PASSWORD
+    )
+    assert "administrator account root@example.com" in created
+    prompted = run("users", "create", "ada@example.com", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert "developer account ada@example.com" in prompted
+    assert PASSWORD not in prompted  # the prompt does not echo it
+    assert "already exists" in run(
+        "users", "create", "ada@example.com", "--password-stdin", stdin=PASSWORD, code=1
+    )
+    assert "at least 10" in run(
+        "users", "create", "x@example.com", "--password-stdin", stdin="abc", code=1
+    )
+
+    run("keys", "create", "--name", "ada's site", "--owner", "ADA@example.com")
+    run("keys", "create", "--name", "batch job")
+    owners = {key["name"]: key["owner"] for key in json.loads(run("keys", "list", "--json"))}
+    assert owners == {"ada's site": "ada@example.com", "batch job": "-"}
+    assert "no account" in run(
+        "keys", "create", "--name", "x", "--owner", "eve@example.com", code=1
+    )
+
+    assert "Disabled ada@example.com" in run("users", "disable", "ada@example.com")
+    assert "already disabled" in run("users", "disable", "ada@example.com", code=1)
+    statuses = {
+        user["email"]: user["status"] for user in json.loads(run("users", "list", "--json"))
+    }
+    assert statuses["root@example.com"] == "active"
+    assert statuses["ada@example.com"].startswith("disabled")
 
 
 def test_config_shows_effective_settings(

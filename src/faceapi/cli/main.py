@@ -1,4 +1,4 @@
-"""`faceapi`: serve the API, manage keys, analyse images locally, show settings and models."""
+"""`faceapi`: serve the API, manage keys and accounts, analyse images, show settings and models."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ from faceapi.cli.evaluate import bench, evaluate
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
+from faceapi.services.accounts import AccountError, AccountService
 from faceapi.services.keys import KeyService
 from faceapi.settings import Settings
-from faceapi.storage import open_store
+from faceapi.storage import AccountRecord, Store, open_store
 
 
 def _settings(context: click.Context) -> Settings:
@@ -85,12 +86,14 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--name", required=True, help="What the key is for, e.g. the client's name.")
+@click.option("--owner", metavar="EMAIL", help="The console account it belongs to (default: none).")
 @click.pass_context
-def keys_create(context: click.Context, name: str) -> None:
+def keys_create(context: click.Context, name: str, owner: str | None) -> None:
     """Create a key. It is printed once, alone on the last line; only its hash is stored."""
-    with _key_service(context) as service:
+    with _open_store(context) as store:
+        account_id = _account(store, owner).id if owner else None
         try:
-            new = service.create(name)
+            new = KeyService(store).create(name, account_id)
         except ValueError as error:
             raise click.ClickException(str(error)) from error
     click.echo(f"Created key {new.record.id} ({new.record.name}). It will not be shown again:")
@@ -101,30 +104,23 @@ def keys_create(context: click.Context, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def keys_list(context: click.Context, as_json: bool) -> None:
-    """List keys: id, name, prefix, created, last used, status."""
-    with _key_service(context) as service:
-        records = service.list()
+    """List keys: id, name, prefix, owner, created, last used, status."""
+    with _open_store(context) as store:
+        records = KeyService(store).list()
+        emails = {account.id: account.email for account in AccountService(store).list()}
     rows = [
         {
             "id": record.id,
             "name": record.name,
             "prefix": record.prefix,
+            "owner": emails.get(record.account_id or "", "-"),
             "created": _when(record.created_at),
             "last_used": _when(record.last_used_at),
             "status": "active" if record.active else f"revoked {_when(record.revoked_at)}",
         }
         for record in records
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    if not rows:
-        click.echo("No keys yet. Create one with: faceapi keys create --name NAME")
-        return
-    widths = {column: max(len(column), *(len(row[column]) for row in rows)) for column in rows[0]}
-    click.echo("  ".join(column.ljust(width) for column, width in widths.items()))
-    for row in rows:
-        click.echo("  ".join(row[column].ljust(width) for column, width in widths.items()))
+    _print_rows(rows, as_json, "No keys yet. Create one with: faceapi keys create --name NAME")
 
 
 @keys.command("revoke")
@@ -132,10 +128,69 @@ def keys_list(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def keys_revoke(context: click.Context, key_id: str) -> None:
     """Revoke a key by its id; requests with it fail from now on."""
-    with _key_service(context) as service:
-        if not service.revoke(key_id):
+    with _open_store(context) as store:
+        if not KeyService(store).revoke(key_id):
             raise click.ClickException(f"no active key with id {key_id}")
     click.echo(f"Revoked key {key_id}.")
+
+
+@main.group()
+def users() -> None:
+    """Create, list and disable developer console accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="An administrator: sees every account and key.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@click.pass_context
+def users_create(context: click.Context, email: str, admin: bool, password_stdin: bool) -> None:
+    """Create a console account; the password is asked for (never given as an argument)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _open_store(context) as store:
+        try:
+            account = AccountService(store).create(email, password, admin=admin)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from error
+    role = "administrator" if account.is_admin else "developer"
+    click.echo(f"Created {role} account {account.email}.")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def users_list(context: click.Context, as_json: bool) -> None:
+    """List accounts: email, role, created, status."""
+    with _open_store(context) as store:
+        accounts = AccountService(store).list()
+    rows = [
+        {
+            "email": account.email,
+            "role": "administrator" if account.is_admin else "developer",
+            "created": _when(account.created_at),
+            "status": "active" if account.active else f"disabled {_when(account.disabled_at)}",
+        }
+        for account in accounts
+    ]
+    _print_rows(
+        rows, as_json, "No accounts yet. Create one with: faceapi users create --admin EMAIL"
+    )
+
+
+@users.command("disable")
+@click.argument("email")
+@click.pass_context
+def users_disable(context: click.Context, email: str) -> None:
+    """Disable an account: its sessions end and its keys are refused from now on."""
+    with _open_store(context) as store:
+        if not AccountService(store).disable(_account(store, email).id):
+            raise click.ClickException(f"{email} is already disabled")
+    click.echo(f"Disabled {email}.")
 
 
 @main.command()
@@ -191,12 +246,33 @@ def config(context: click.Context) -> None:
 
 
 @contextmanager
-def _key_service(context: click.Context) -> Iterator[KeyService]:
+def _open_store(context: click.Context) -> Iterator[Store]:
     store = open_store(_settings(context).database_url)
     try:
-        yield KeyService(store)
+        yield store
     finally:
         store.close()
+
+
+def _account(store: Store, email: str) -> AccountRecord:
+    account = AccountService(store).find(email)
+    if account is None:
+        raise click.ClickException(f"there is no account {email}")
+    return account
+
+
+def _print_rows(rows: list[dict[str, str]], as_json: bool, empty: str) -> None:
+    """As JSON, or as a table with a header and aligned columns."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(empty)
+        return
+    widths = {column: max(len(column), *(len(row[column]) for row in rows)) for column in rows[0]}
+    click.echo("  ".join(column.ljust(width) for column, width in widths.items()))
+    for row in rows:
+        click.echo("  ".join(row[column].ljust(width) for column, width in widths.items()))
 
 
 def _when(moment: datetime | None) -> str:
