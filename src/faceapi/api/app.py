@@ -12,6 +12,7 @@ from faceapi.api.error_handlers import add_error_handlers
 from faceapi.api.middleware import RequestContextMiddleware
 from faceapi.api.routes import add_routes
 from faceapi.api.state import Services
+from faceapi.console import mount_console
 from faceapi.docs import errors_table
 from faceapi.engine.pipeline import Engine
 from faceapi.services.accounts import AccountService
@@ -39,7 +40,10 @@ def create_app(
 ) -> FastAPI:
     """Build the app; `engine` and `store` may be given to share them (tests, benchmarks)."""
     settings = settings or Settings.load()
-    engine = engine or Engine.load(settings.npm_models_dir, settings.engine_options())
+    if engine is None:
+        engine = Engine.load(settings.npm_models_dir, settings.engine_options())
+    else:
+        engine = engine.configured(settings.engine_options())
     store = store or open_store(settings.database_url)
 
     @asynccontextmanager
@@ -63,6 +67,7 @@ def create_app(
     )
     app.state.services = services
     add_routes(app)
+    mount_console(app, services, settings)
     add_error_handlers(app, strict_http_status=settings.strict_http_status)
     app.add_middleware(
         RequestContextMiddleware,

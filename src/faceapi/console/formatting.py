@@ -1,0 +1,47 @@
+"""How the console words dates, limits and error codes (Jinja filters)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from faceapi.errors import ErrorCode
+from faceapi.services.usage import Limits
+
+
+def moment(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def limits(value: Limits) -> str:
+    if value.rate_per_second <= 0 and value.monthly_quota <= 0:
+        return "no limits"
+    rate = (
+        f"{value.rate_per_second:g}/s, burst {value.burst}"
+        if value.rate_per_second > 0
+        else "no rate limit"
+    )
+    quota = f"{value.monthly_quota:,} a month" if value.monthly_quota > 0 else "no monthly quota"
+    return f"{rate}; {quota}"
+
+
+def error_name(code: int) -> str:
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return "unknown"
+
+
+def endpoint_label(name: str) -> str:
+    """ "face_age_detection" -> "age"."""
+    return name.removeprefix("face_").removesuffix("_detection")
+
+
+FILTERS = {
+    "moment": moment,
+    "limits": limits,
+    "error_name": error_name,
+    "endpoint_label": endpoint_label,
+}

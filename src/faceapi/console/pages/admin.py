@@ -1,0 +1,146 @@
+"""Administration: every account and key, disabling accounts, and per-key limits."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+
+from faceapi.console.guards import Admin
+from faceapi.console.pages.keys import ManagedKey
+from faceapi.console.rendering import confirmation, render
+from faceapi.console.state import console_of, redirect, url
+from faceapi.storage import AccountRecord, ApiKeyRecord, KeyLimits
+
+router = APIRouter()
+Field = Annotated[str, Form()]
+N = TypeVar("N", int, float)
+
+
+@router.get("/admin", name="admin")
+def admin_page(request: Request, admin: Admin) -> Response:
+    services = console_of(request).services
+    accounts = services.accounts.list()
+    keys = services.keys.list()
+    requests = services.usage.requests_by_key()
+    by_account: Counter[str | None] = Counter()
+    for key in keys:
+        by_account[key.account_id] += requests[key.id]
+    context = {
+        "account": admin,
+        "accounts": accounts,
+        "active_keys": Counter(key.account_id for key in keys if key.active),
+        "requests_by_account": by_account,
+        "keys": [(key, services.usage.limits_for(key)) for key in reversed(keys)],
+        "requests_by_key": requests,
+        "emails": {account.id: account.email for account in accounts},
+    }
+    return render(request, "admin.html", context)
+
+
+@router.get("/admin/accounts/{account_id}/disable", name="disable_account")
+def confirm_disabling(request: Request, admin: Admin, account_id: str) -> Response:
+    target = _other_account(request, admin, account_id)
+    return confirmation(
+        request,
+        admin,
+        title=f"Disable {target.email}?",
+        message="Its sessions end and its API keys are refused from the next request on.",
+        action=url(request, "disable_account", account_id=target.id),
+        button="Disable the account",
+        back=url(request, "admin"),
+    )
+
+
+@router.post("/admin/accounts/{account_id}/disable")
+def disable(request: Request, admin: Admin, account_id: str) -> Response:
+    target = _other_account(request, admin, account_id)
+    console_of(request).services.accounts.disable(target.id)
+    return redirect(request, "admin")
+
+
+@router.get("/admin/keys/{key_id}/limits", name="key_limits")
+def limits_page(request: Request, admin: Admin, key: ManagedKey) -> Response:
+    return _limits_form(request, admin, key, _as_fields(key.limits))
+
+
+@router.post("/admin/keys/{key_id}/limits")
+def set_limits(
+    request: Request,
+    admin: Admin,
+    key: ManagedKey,
+    rate_per_second: Field = "",
+    burst: Field = "",
+    monthly_quota: Field = "",
+) -> Response:
+    form = {"rate_per_second": rate_per_second, "burst": burst, "monthly_quota": monthly_quota}
+    try:
+        limits = parse_limits(rate_per_second, burst, monthly_quota)
+    except ValueError as error:
+        return _limits_form(request, admin, key, form, str(error))
+    console_of(request).services.keys.set_limits(key.id, limits)
+    return redirect(request, "admin")
+
+
+def parse_limits(rate_per_second: str, burst: str, monthly_quota: str) -> KeyLimits:
+    """The form's fields; a blank one means the server's default."""
+    rate = _number(rate_per_second, float, "The rate must be a number of requests per second.")
+    burst_size = _number(burst, int, "The burst must be a whole number of requests.")
+    quota = _number(monthly_quota, int, "The monthly quota must be a whole number of requests.")
+    if rate is not None and rate < 0:
+        raise ValueError("The rate cannot be negative; 0 means no rate limit.")
+    if burst_size is not None and burst_size < 1:
+        raise ValueError("The burst must be at least 1.")
+    if quota is not None and quota < 0:
+        raise ValueError("The monthly quota cannot be negative; 0 means no quota.")
+    return KeyLimits(rate, burst_size, quota)
+
+
+def _number(text: str, kind: type[N], message: str) -> N | None:
+    if not text.strip():
+        return None
+    try:
+        return kind(text.strip())
+    except ValueError as error:
+        raise ValueError(message) from error
+
+
+def _other_account(request: Request, admin: AccountRecord, account_id: str) -> AccountRecord:
+    target = console_of(request).services.accounts.get(account_id)
+    if target is None:
+        raise HTTPException(404, "There is no such account.")
+    if target.id == admin.id:
+        raise HTTPException(400, "You cannot disable your own account.")
+    return target
+
+
+def _limits_form(
+    request: Request,
+    admin: AccountRecord,
+    key: ApiKeyRecord,
+    fields: dict[str, str],
+    error: str | None = None,
+) -> Response:
+    services = console_of(request).services
+    context = {
+        "account": admin,
+        "key": key,
+        "fields": fields,
+        "defaults": services.usage.defaults,
+        "owner": services.accounts.get(key.account_id) if key.account_id else None,
+        "error": error,
+    }
+    return render(request, "key_limits.html", context, status_code=400 if error else 200)
+
+
+def _as_fields(limits: KeyLimits) -> dict[str, str]:
+    return {
+        name: "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+        for name, value in (
+            ("rate_per_second", limits.rate_per_second),
+            ("burst", limits.burst),
+            ("monthly_quota", limits.monthly_quota),
+        )
+    }

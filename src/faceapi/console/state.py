@@ -1,0 +1,38 @@
+"""What every console page reaches through `request`: the services, its templates, its session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from faceapi.api.state import Services
+from faceapi.console.sessions import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    services: Services
+    templates: Jinja2Templates
+    allow_signup: bool
+
+
+def console_of(request: Request) -> Console:
+    return request.app.state.console
+
+
+def session_of(request: Request) -> Session:
+    return request.state.session
+
+
+def url(request: Request, name: str, **params: Any) -> str:
+    """The path of a console route, wherever the console is mounted."""
+    return request.scope.get("root_path", "") + request.app.router.url_path_for(name, **params)
+
+
+def redirect(request: Request, name: str, **params: Any) -> RedirectResponse:
+    """See Other: after a form, the browser GETs the page instead of re-posting."""
+    return RedirectResponse(url(request, name, **params), status_code=303)

@@ -1,0 +1,341 @@
+"""The console over HTTP without a browser: sessions, CSRF, permissions, keys, limits.
+
+The app runs with an engine that finds no face in any photo: the console never analyses, and
+an API call still goes through key checks, limits and usage counting before it ends in 3001.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from faceapi.api import create_app
+from faceapi.console.sessions import COOKIE_NAME
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.accounts import ACCOUNT_THROTTLE
+from faceapi.settings import Settings
+
+PASSWORD = "correct horse battery"
+AGE = "/faceapi/v1/face_age_detection"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_NEW_KEY = re.compile(r"data-remember-key>([^<]+)<")
+
+
+class NoFaceEngine:
+    def analyze(self, *_args: Any, **_kwargs: Any) -> None:
+        raise FaceApiError(ErrorCode.NO_FACE_FOUND)
+
+    def describe_models(self) -> list[dict[str, str]]:
+        return []
+
+
+AppFactory = Callable[..., FastAPI]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    apps: list[FastAPI] = []
+
+    def build(**overrides: Any) -> FastAPI:
+        settings = Settings(database_url=f"sqlite:///{tmp_path / 'console.sqlite3'}", **overrides)
+        apps.append(create_app(settings, engine=NoFaceEngine()))  # type: ignore[arg-type]
+        return apps[-1]
+
+    yield build
+    for app in apps:
+        app.state.services.store.close()
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> FastAPI:
+    return make_app(allow_signup=True)
+
+
+def browser(app: FastAPI, base_url: str = "http://testserver") -> TestClient:
+    """A visitor with a cookie jar of its own."""
+    return TestClient(app, base_url=base_url)
+
+
+def csrf_token(client: TestClient) -> str:
+    page = client.get("/console/sign-in")  # or, when signed in, where it redirects to
+    match = _CSRF.search(page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def submit(client: TestClient, path: str, **fields: str) -> httpx.Response:
+    return client.post(path, data={"csrf_token": csrf_token(client), **fields})
+
+
+def sign_up(client: TestClient, email: str) -> None:
+    response = submit(client, "/console/sign-up", email=email, password=PASSWORD)
+    assert response.url.path == "/console/settings", response.text
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return submit(client, "/console/sign-in", email=email, password=password)
+
+
+def create_key(client: TestClient, name: str) -> str:
+    response = submit(client, "/console/settings/keys", name=name)
+    match = _NEW_KEY.search(response.text)
+    assert match, response.text
+    return match.group(1)
+
+
+def make_admin(app: FastAPI, email: str = "root@example.com") -> TestClient:
+    app.state.services.accounts.create(email, PASSWORD, admin=True)
+    client = browser(app)
+    assert sign_in(client, email).url.path == "/console/settings"
+    return client
+
+
+def api_code(app: FastAPI, key: str) -> int:
+    """The code the public API answers a request with `key` with (3001: the key was accepted)."""
+    response = browser(app).post(AGE, json={"image": "aGVsbG8=", "api_key": key})
+    return response.json()["code"]
+
+
+def key_id(key: str) -> str:
+    return key.split("_")[1]
+
+
+def test_root_leads_to_the_console_and_pages_need_a_sign_in(app: FastAPI) -> None:
+    client = browser(app)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
+    for path in ["/console/settings", "/console/usage", "/console/try", "/console/admin"]:
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/console/sign-in"
+
+
+def test_the_session_cookie_is_signed_httponly_and_samesite(app: FastAPI) -> None:
+    plain = browser(app).get("/console/sign-in").headers["set-cookie"]
+    assert plain.startswith(f"{COOKIE_NAME}=")
+    assert "HttpOnly" in plain
+    assert "SameSite=Lax" in plain
+    assert "Path=/console" in plain
+    assert "Secure" not in plain
+    over_tls = browser(app, "https://testserver").get("/console/sign-in")
+    assert "Secure" in over_tls.headers["set-cookie"]
+
+
+def test_a_tampered_session_cookie_counts_for_nothing(app: FastAPI) -> None:
+    client = browser(app)
+    sign_up(client, "ada@example.com")
+    cookie = client.cookies[COOKIE_NAME]
+    payload, _, signature = cookie.partition(".")
+    client.cookies.set(COOKIE_NAME, payload + "." + signature[::-1], path="/console")
+    response = client.get("/console/settings", follow_redirects=False)
+    assert response.headers["location"] == "/console/sign-in"
+
+
+def test_every_form_needs_the_session_s_csrf_token(app: FastAPI) -> None:
+    client = browser(app)
+    sign_up(client, "ada@example.com")
+    key = create_key(client, "shop")
+    forms = {
+        "/console/settings/keys": {"name": "sneaky"},
+        f"/console/settings/keys/{key_id(key)}/revoke": {},
+        f"/console/settings/keys/{key_id(key)}/rotate": {},
+        "/console/account/password": {"current": PASSWORD, "new": "attacker's choice"},
+        "/console/sign-out": {},
+    }
+    other = browser(app)
+    foreign_token = csrf_token(other)  # a real token, of another session
+    for path, fields in forms.items():
+        for token in ({}, {"csrf_token": "forged"}, {"csrf_token": foreign_token}):
+            response = client.post(path, data={**fields, **token})
+            assert response.status_code == 403, path
+            assert "did not come from this site" in response.text
+    assert api_code(app, key) == ErrorCode.NO_FACE_FOUND  # the key was neither rotated nor revoked
+    assert [k.name for k in app.state.services.keys.list()] == ["shop"]
+    assert sign_in(browser(app), "ada@example.com").url.path == "/console/settings"
+
+
+def test_sign_in_forms_need_a_token_too(app: FastAPI) -> None:
+    client = browser(app)
+    app.state.services.accounts.create("ada@example.com", PASSWORD)
+    response = client.post(
+        "/console/sign-in", data={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 403
+    assert client.get("/console/settings", follow_redirects=False).status_code == 303
+
+
+def test_sign_up_is_closed_unless_the_setting_opens_it(make_app: AppFactory) -> None:
+    app = make_app()
+    client = browser(app)
+    page = client.get("/console/sign-up")
+    assert page.status_code == 403
+    assert "faceapi users create" in page.text
+    refused = submit(client, "/console/sign-up", email="eve@example.com", password=PASSWORD)
+    assert refused.status_code == 403
+    assert app.state.services.accounts.list() == []
+
+
+def test_a_key_is_shown_once_and_works_at_once(app: FastAPI) -> None:
+    client = browser(app)
+    sign_up(client, "ada@example.com")
+    created = submit(client, "/console/settings/keys", name="shop")
+    assert created.headers["cache-control"] == "no-store"
+    assert "will not be shown again" in created.text
+    key = _NEW_KEY.search(created.text).group(1)  # type: ignore[union-attr]
+    settings = client.get("/console/settings").text
+    assert key_id(key) in settings
+    assert key not in settings  # only the prefix, from now on
+    assert api_code(app, key) == ErrorCode.NO_FACE_FOUND
+    assert "fa_" + key_id(key) in client.get("/console/usage").text
+
+
+def test_rotation_refuses_the_old_key_and_accepts_the_new(app: FastAPI) -> None:
+    client = browser(app)
+    sign_up(client, "ada@example.com")
+    old = create_key(client, "shop")
+    confirm = client.get(f"/console/settings/keys/{key_id(old)}/rotate")
+    assert "stops working at once" in confirm.text
+    rotated = submit(client, f"/console/settings/keys/{key_id(old)}/rotate")
+    new = _NEW_KEY.search(rotated.text).group(1)  # type: ignore[union-attr]
+    assert api_code(app, old) == ErrorCode.INVALID_API_KEY
+    assert api_code(app, new) == ErrorCode.NO_FACE_FOUND
+    submit(client, f"/console/settings/keys/{key_id(new)}/revoke")
+    assert api_code(app, new) == ErrorCode.INVALID_API_KEY
+
+
+def test_an_account_cannot_reach_another_s_keys_or_the_admin_pages(app: FastAPI) -> None:
+    ada, bob = browser(app), browser(app)
+    sign_up(ada, "ada@example.com")
+    sign_up(bob, "bob@example.com")
+    key = create_key(ada, "ada's")
+    for path in [
+        f"/console/settings/keys/{key_id(key)}/rotate",
+        f"/console/settings/keys/{key_id(key)}/revoke",
+        f"/console/usage?key={key_id(key)}",
+    ]:
+        assert bob.get(path).status_code == 404
+    assert submit(bob, f"/console/settings/keys/{key_id(key)}/revoke").status_code == 404
+    assert api_code(app, key) == ErrorCode.NO_FACE_FOUND
+    ada_id = app.state.services.accounts.find("ada@example.com").id
+    assert bob.get(f"/console/usage?of={ada_id}").text.count("ada@example.com") == 0
+    assert bob.get("/console/admin").status_code == 403
+    assert bob.get(f"/console/admin/keys/{key_id(key)}/limits").status_code == 403
+
+
+def test_sign_in_is_throttled_with_retry_after(app: FastAPI) -> None:
+    app.state.services.accounts.create("ada@example.com", PASSWORD)
+    client = browser(app)
+    for _ in range(ACCOUNT_THROTTLE.burst):
+        assert sign_in(client, "ada@example.com", "wrong password").status_code == 400
+    throttled = sign_in(client, "ada@example.com")
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) >= 1
+    assert "Too many sign-in attempts" in throttled.text
+
+
+def test_changing_the_password_signs_out_every_other_session(app: FastAPI) -> None:
+    laptop, phone = browser(app), browser(app)
+    sign_up(laptop, "ada@example.com")
+    assert sign_in(phone, "ada@example.com").url.path == "/console/settings"
+    changed = submit(laptop, "/console/account/password", current=PASSWORD, new="a new passphrase")
+    assert "Password changed" in changed.text
+    assert laptop.get("/console/settings").url.path == "/console/settings"
+    assert phone.get("/console/settings").url.path == "/console/sign-in"
+
+
+def test_signing_out_ends_the_session(app: FastAPI) -> None:
+    client = browser(app)
+    sign_up(client, "ada@example.com")
+    assert submit(client, "/console/sign-out").url.path == "/console/sign-in"
+    assert client.get("/console/settings", follow_redirects=False).status_code == 303
+
+
+def test_an_admin_disables_an_account_its_session_and_keys_stop(app: FastAPI) -> None:
+    ada = browser(app)
+    sign_up(ada, "ada@example.com")
+    key = create_key(ada, "shop")
+    admin = make_admin(app)
+    ada_id = app.state.services.accounts.find("ada@example.com").id
+    assert "ada@example.com" in admin.get("/console/admin").text
+    assert "Disable" in admin.get(f"/console/admin/accounts/{ada_id}/disable").text
+    submit(admin, f"/console/admin/accounts/{ada_id}/disable")
+    assert api_code(app, key) == ErrorCode.ACCOUNT_DISABLED
+    assert ada.get("/console/settings").url.path == "/console/sign-in"
+    assert "disabled" in sign_in(ada, "ada@example.com").text
+
+
+def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
+    ada = browser(app)
+    sign_up(ada, "ada@example.com")
+    key = create_key(ada, "shop")
+    admin = make_admin(app)
+    limits = f"/console/admin/keys/{key_id(key)}/limits"
+    assert submit(admin, limits, burst="zero").status_code == 400
+    submit(admin, limits, monthly_quota="2")
+    assert "2 a month" in ada.get("/console/settings").text
+    assert [api_code(app, key) for _ in range(2)] == [ErrorCode.NO_FACE_FOUND] * 2
+    over = browser(app).post(AGE, json={"image": "aGVsbG8=", "api_key": key})
+    assert over.json()["code"] == ErrorCode.RATE_LIMITED
+    assert "monthly quota of 2 requests" in over.json()["message"]
+    assert int(over.headers["retry-after"]) >= 1
+    usage = ada.get(f"/console/usage?key={key_id(key)}").text
+    assert "2 of 2 used this month" in usage
+    assert "RATE_LIMITED" in usage
+
+
+def test_keys_made_with_the_cli_are_seen_by_admins_only(app: FastAPI) -> None:
+    cli_key = app.state.services.keys.create("batch job")
+    admin = make_admin(app)
+    assert "batch job" in admin.get("/console/admin").text
+    assert "batch job" in admin.get(f"/console/usage?key={cli_key.record.id}").text
+    ada = browser(app)
+    sign_up(ada, "ada@example.com")
+    assert "batch job" not in ada.get("/console/settings").text
+
+
+def test_not_found_is_a_page_in_the_console_and_json_in_the_api(app: FastAPI) -> None:
+    client = browser(app)
+    page = client.get("/console/no/such/page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Not found" in page.text
+    api = client.post("/faceapi/v1/no_such_endpoint", json={})
+    assert api.json()["code"] == ErrorCode.NOT_FOUND
+
+
+def test_pages_forbid_caching_framing_and_foreign_scripts(app: FastAPI) -> None:
+    page = browser(app).get("/console/sign-in")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["cache-control"] == "no-store"
+    assert "http" not in re.sub(r'href="[^"]*/docs"', "", page.text)  # no CDN, no external asset
+    assert browser(app).get("/console/static/console.css").status_code == 200
+
+
+def test_sessions_survive_a_restart_and_hold_across_workers(make_app: AppFactory) -> None:
+    """Two apps on one database stand for two workers, or one before and after a restart."""
+    first, second = make_app(allow_signup=True), make_app(allow_signup=True)
+    client = browser(first)
+    sign_up(client, "ada@example.com")
+    other_worker = browser(second)
+    other_worker.cookies = client.cookies
+    assert other_worker.get("/console/settings").url.path == "/console/settings"
+
+
+def test_a_configured_secret_key_signs_the_sessions(make_app: AppFactory) -> None:
+    first = make_app(allow_signup=True, secret_key="one configured secret")
+    client = browser(first)
+    sign_up(client, "ada@example.com")
+    same = browser(make_app(secret_key="one configured secret"))
+    same.cookies = client.cookies
+    assert same.get("/console/settings").url.path == "/console/settings"
+    stranger = browser(make_app(secret_key="another secret"))
+    stranger.cookies = client.cookies
+    assert stranger.get("/console/settings").url.path == "/console/sign-in"

@@ -1,0 +1,130 @@
+"""Per-key limits, monthly quotas, rotation, and the 30-day usage summary and its chart."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from faceapi.console.chart import daily_chart
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.accounts import AccountService
+from faceapi.services.keys import KeyService
+from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
+from faceapi.storage import KeyLimits, SqlStore, UsageRow
+
+AGE, GENDER = "face_age_detection", "face_gender_detection"
+
+
+def test_a_key_s_own_limits_override_the_defaults(store: SqlStore) -> None:
+    keys = KeyService(store)
+    usage = UsageService(store, Limits(rate_per_second=5, burst=10, monthly_quota=0))
+    plain = keys.create("plain").record
+    own = keys.create("own", limits=KeyLimits(rate_per_second=0, monthly_quota=100)).record
+    assert usage.limits_for(plain) == Limits(5, 10, 0)
+    assert usage.limits_for(own) == Limits(0, 10, 100)  # 0: no rate limit for this key
+
+
+def test_limits_set_later_apply_to_the_next_request(store: SqlStore) -> None:
+    keys = KeyService(store)
+    usage = UsageService(store, Limits())
+    key = keys.create("x").record
+    usage.admit(key)
+    assert keys.set_limits(key.id, KeyLimits(rate_per_second=0.01, burst=1))
+    refreshed = keys.get(key.id)
+    assert refreshed is not None
+    usage.admit(refreshed)
+    with pytest.raises(FaceApiError) as caught:
+        usage.admit(refreshed)
+    assert caught.value.code is ErrorCode.RATE_LIMITED
+
+
+def test_the_monthly_quota_refuses_until_next_month(store: SqlStore) -> None:
+    key = KeyService(store).create("x", limits=KeyLimits(monthly_quota=3)).record
+    usage = UsageService(store, Limits())
+    for _ in range(3):
+        usage.admit(key)
+        usage.record(key.id, AGE, 0)
+    with pytest.raises(FaceApiError) as caught:
+        usage.admit(key)
+    usage.record(key.id, AGE, caught.value.code)
+    assert caught.value.code is ErrorCode.RATE_LIMITED
+    assert "monthly quota of 3 requests" in caught.value.message
+    now = datetime.now(UTC)
+    assert caught.value.retry_after == pytest.approx(seconds_to_next_month(now), abs=5)
+    assert usage.used_this_month(key.id) == 3  # the refused request is not counted
+
+
+def test_the_quota_starts_again_each_month(store: SqlStore) -> None:
+    key = KeyService(store).create("x").record
+    assert [store.take_quota(key.id, "2030-01", 2) for _ in range(3)] == [True, True, False]
+    assert [store.take_quota(key.id, "2030-02", 2) for _ in range(3)] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("now", "seconds"),
+    [
+        (datetime(2030, 1, 31, 23, 59, 30, tzinfo=UTC), 30),
+        (datetime(2030, 12, 31, 23, 0, tzinfo=UTC), 3600),  # into the next year
+        (datetime(2030, 2, 1, 0, 0, tzinfo=UTC), 28 * 86400),
+    ],
+)
+def test_seconds_to_next_month(now: datetime, seconds: int) -> None:
+    assert seconds_to_next_month(now) == seconds
+
+
+def test_rotation_keeps_name_owner_and_limits_and_revokes_the_old_key(store: SqlStore) -> None:
+    keys = KeyService(store)
+    limits = KeyLimits(rate_per_second=2, burst=4, monthly_quota=1000)
+    old = keys.create("shop", limits=limits)
+    new = keys.rotate(old.record.id)
+    assert (new.record.name, new.record.account_id, new.record.limits) == ("shop", None, limits)
+    assert new.secret != old.secret
+    assert keys.authenticate(new.secret).id == new.record.id
+    with pytest.raises(FaceApiError):
+        keys.authenticate(old.secret)
+    with pytest.raises(ValueError, match="active"):
+        keys.rotate(old.record.id)
+
+
+def test_keys_are_listed_per_owner(store: SqlStore) -> None:
+    keys = KeyService(store)
+    account = AccountService(store).create("ada@example.com", "correct horse battery")
+    mine = keys.create("mine", account.id).record
+    keys.create("nobody's")
+    assert [key.id for key in keys.list(account.id)] == [mine.id]
+    assert len(keys.list()) == 2
+
+
+def _row(day: int, endpoint: str, code: int, count: int) -> UsageRow:
+    return UsageRow("k", date(2030, 1, day), endpoint, code, count)
+
+
+def test_summary_folds_rows_into_days_endpoints_and_error_codes() -> None:
+    rows = [
+        _row(1, AGE, 0, 5),
+        _row(1, AGE, 3001, 2),
+        _row(3, GENDER, 0, 4),
+        _row(3, GENDER, 4003, 1),
+        _row(9, AGE, 0, 50),  # outside the window
+    ]
+    summary = summarize(rows, date(2030, 1, 1), date(2030, 1, 4))
+    assert [day.day.day for day in summary.days] == [1, 2, 3, 4]
+    assert [day.total for day in summary.days] == [7, 0, 5, 0]
+    assert [day.errors for day in summary.days] == [2, 0, 1, 0]
+    assert summary.days[0].requests == {AGE: 7}
+    assert summary.errors_by_code == {3001: 2, 4003: 1}
+    assert (summary.total, summary.errors) == (12, 3)
+
+
+def test_chart_stacks_each_day_by_endpoint_under_round_ticks() -> None:
+    rows = [_row(1, AGE, 0, 5), _row(1, GENDER, 0, 2), _row(2, GENDER, 3001, 1)]
+    chart = daily_chart(summarize(rows, date(2030, 1, 1), date(2030, 1, 2)), [AGE, GENDER])
+    assert [tick.label for tick in chart.y_ticks] == ["0", "2", "4", "6", "8"]
+    age, gender, later = chart.bars
+    assert (age.series, gender.series, later.series) == (0, 1, 1)
+    assert gender.y + gender.height == pytest.approx(age.y)  # stacked on top
+    assert age.height == pytest.approx(2.5 * gender.height)
+    assert chart.bottom - age.y - age.height == pytest.approx(0)
+    labels = [point.label for point in chart.errors]
+    assert labels == ["2030-01-01: 0 errors", "2030-01-02: 1 error"]
