@@ -29,6 +29,9 @@ _NEW_KEY = re.compile(r"data-remember-key>([^<]+)<")
 
 
 class NoFaceEngine:
+    def configured(self, _options: Any) -> NoFaceEngine:
+        return self
+
     def analyze(self, *_args: Any, **_kwargs: Any) -> None:
         raise FaceApiError(ErrorCode.NO_FACE_FOUND)
 
