@@ -94,6 +94,15 @@ def test_sign_in_is_throttled_per_address(accounts: AccountService) -> None:
         accounts.authenticate("someone@example.com", PASSWORD, "192.0.2.8")
 
 
+def test_sign_ups_are_throttled_per_address(accounts: AccountService) -> None:
+    for _ in range(ADDRESS_THROTTLE.burst):
+        with pytest.raises(AccountError, match="email address"):
+            accounts.create("not an email", PASSWORD, address="192.0.2.9")
+    with pytest.raises(SignInThrottledError):
+        accounts.create("ada@example.com", PASSWORD, address="192.0.2.9")
+    assert accounts.create("ada@example.com", PASSWORD).email == "ada@example.com"  # the CLI
+
+
 def test_throttle_state_holds_no_emails_or_addresses(
     accounts: AccountService, tmp_path: Path
 ) -> None:

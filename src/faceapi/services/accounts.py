@@ -36,7 +36,7 @@ class AccountDisabledError(AccountError):
 
 class SignInThrottledError(AccountError):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many sign-in attempts. Try again in {retry_after} seconds.")
+        super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
         self.retry_after = retry_after
 
 
@@ -64,7 +64,12 @@ class AccountService:
         self._store = store
         self._hasher = hasher or PasswordHasher()  # argon2id, RFC 9106's low-memory profile
 
-    def create(self, email: str, password: str, *, admin: bool = False) -> AccountRecord:
+    def create(
+        self, email: str, password: str, *, admin: bool = False, address: str | None = None
+    ) -> AccountRecord:
+        """A new account; `address`, for a self-service sign-up, is throttled like sign-ins."""
+        if address is not None:
+            self._throttle(ADDRESS_THROTTLE, address)
         email = normalize_email(email)
         if len(email) > 254 or not _EMAIL.match(email):
             raise AccountError("Enter an email address such as ada@example.com.")

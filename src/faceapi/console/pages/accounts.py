@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -30,14 +30,10 @@ def sign_in_page(request: Request, account: MaybeSignedIn) -> Response:
 @router.post("/sign-in")
 def sign_in(request: Request, email: Field = "", password: Field = "") -> Response:
     accounts = console_of(request).services.accounts
-    address = request.client.host if request.client else "unknown"
     try:
-        account = accounts.authenticate(email, password, address)
-    except SignInThrottledError as error:
-        headers = {"Retry-After": str(error.retry_after)}
-        return _sign_in_form(request, email, str(error), status_code=429, headers=headers)
+        account = accounts.authenticate(email, password, _address(request))
     except AccountError as error:
-        return _sign_in_form(request, email, str(error), status_code=400)
+        return _sign_in_form(request, email, error)
     _start_session(request, account)
     return redirect(request, "settings")
 
@@ -51,10 +47,11 @@ def sign_up_page(request: Request, account: MaybeSignedIn) -> Response:
 def sign_up(request: Request, email: Field = "", password: Field = "") -> Response:
     if not console_of(request).allow_signup:
         return _sign_up_form(request)
+    accounts = console_of(request).services.accounts
     try:
-        account = console_of(request).services.accounts.create(email, password)
+        account = accounts.create(email, password, address=_address(request))
     except AccountError as error:
-        return _sign_up_form(request, email, str(error))
+        return _sign_up_form(request, email, error)
     _start_session(request, account)
     return redirect(request, "settings")
 
@@ -79,10 +76,15 @@ def change_password(
         account = accounts.change_password(account, current, new)
     except AccountError as error:
         context = {"account": account, "error": str(error)}
-        return render(request, "account.html", context, status_code=400)
+        status_code = 429 if isinstance(error, SignInThrottledError) else 400
+        return render(request, "account.html", context, status_code=status_code)
     _start_session(request, account)  # this session goes on; those with the old stamp end
     notice = "Password changed. Every other session of this account is signed out."
     return render(request, "account.html", {"account": account, "notice": notice})
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _start_session(request: Request, account: AccountRecord) -> None:
@@ -90,20 +92,30 @@ def _start_session(request: Request, account: AccountRecord) -> None:
     session_of(request).sign_in(account.id, stamp)
 
 
-def _sign_in_form(
-    request: Request,
-    email: str = "",
-    error: str | None = None,
-    *,
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    context = {"email": email, "error": error, "allow_signup": console_of(request).allow_signup}
-    return render(request, "sign_in.html", context, status_code=status_code, headers=headers)
+def _sign_in_form(request: Request, email: str = "", error: AccountError | None = None) -> Response:
+    context = {"allow_signup": console_of(request).allow_signup}
+    return _form(request, "sign_in.html", context, email, error)
 
 
-def _sign_up_form(request: Request, email: str = "", error: str | None = None) -> Response:
+def _sign_up_form(request: Request, email: str = "", error: AccountError | None = None) -> Response:
     allowed = console_of(request).allow_signup
-    status_code = 403 if not allowed else 400 if error else 200
-    context = {"email": email, "error": error, "allow_signup": allowed}
-    return render(request, "sign_up.html", context, status_code=status_code)
+    if not allowed:
+        return render(request, "sign_up.html", {"allow_signup": False}, status_code=403)
+    return _form(request, "sign_up.html", {"allow_signup": True}, email, error)
+
+
+def _form(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    email: str,
+    error: AccountError | None,
+) -> Response:
+    """The form again, with what was typed (never the password) and what went wrong."""
+    status_code, headers = 200, {}
+    if isinstance(error, SignInThrottledError):
+        status_code, headers = 429, {"Retry-After": str(error.retry_after)}
+    elif error is not None:
+        status_code = 400
+    context = {**context, "email": email, "error": str(error) if error else None}
+    return render(request, template, context, status_code=status_code, headers=headers)
