@@ -95,10 +95,8 @@ def test_config_shows_effective_settings(
 
 def test_models_lists_sources_licences_and_checksums(run: Invoke) -> None:
     models = json.loads(run("models", "--json"))
-    assert {"retinaface", "cydral-age", "cydral-gender", "expression-fer"} <= {
-        m["id"] for m in models
-    }
-    assert all(len(m["sha256"]) == 64 and m["licence"] for m in models)
+    assert {"retinaface", "faceapijs-age-gender", "expression-fer"} <= {m["id"] for m in models}
+    assert all(m["licence"] and m["files"] for m in models)
 
 
 def test_analyze_prints_what_the_api_would(

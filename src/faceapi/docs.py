@@ -33,17 +33,18 @@ def settings_table() -> str:
 
 
 def models_table() -> str:
-    rows = ["| model | task | comes from | licence | SHA-256 (start) |", "|---|---|---|---|---|"]
+    rows = [
+        "| model | task | comes from | licence | files (SHA-256 start) |",
+        "|---|---|---|---|---|",
+    ]
     for source in ModelStore.from_manifest(Settings().npm_models_dir).sources:
         origin = (
-            f"{source.registry} `{source.package}` {source.version}: `{source.file}`"
+            f"{source.registry} `{source.package}` {source.version}"
             if source.package
-            else f"this repository: `{source.file}`"
+            else "this repository, `src/faceapi/engine/weights/`"
         )
-        rows.append(
-            f"| {source.title} | {source.task} | {origin} | {source.licence} | "
-            f"`{source.sha256[:16]}` |"
-        )
+        files = "<br>".join(f"`{path}` `{digest[:12]}`" for path, digest in source.files.items())
+        rows.append(f"| {source.title} | {source.task} | {origin} | {source.licence} | {files} |")
     return "\n".join(rows)
 
 
@@ -53,9 +54,7 @@ GENERATED = {"errors": errors_table, "settings": settings_table, "models": model
 def render_readme(text: str) -> str:
     """`text` with every generated section replaced by its current contents."""
     for name, build in GENERATED.items():
-        pattern = re.compile(
-            rf"<!-- generated:{name} -->.*?<!-- /generated:{name} -->", re.DOTALL
-        )
+        pattern = re.compile(rf"<!-- generated:{name} -->.*?<!-- /generated:{name} -->", re.DOTALL)
         section = _SECTION.format(name=name, body=build())
         text = pattern.sub(lambda _match, section=section: section, text)
     return text

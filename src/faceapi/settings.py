@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -83,6 +83,15 @@ class Settings(BaseSettings):
         description="Signs console sessions; by default a random key kept in the database.",
     )
     session_lifetime_hours: float = Field(12, gt=0, description="How long a console sign-in lasts.")
+    age_models: list[Literal["cydral", "faceapijs"]] = Field(
+        ["faceapijs"], min_length=1, description="Model families averaged for age."
+    )
+    gender_models: list[Literal["cydral", "faceapijs"]] = Field(
+        ["faceapijs"], min_length=1, description="Model families averaged for gender."
+    )
+    expression_models: list[Literal["fer", "faceapijs"]] = Field(
+        ["fer"], min_length=1, description="Model families averaged for expression."
+    )
     npm_models_dir: Path = Field(
         REPOSITORY / "models" / "npm",
         description="Where the setup installed npm-packaged weights.",
@@ -120,6 +129,9 @@ class Settings(BaseSettings):
             ),
             detector=DetectorOptions(max_side=self.detector_max_side),
             min_face_side=self.min_face_side,
+            age_models=tuple(self.age_models),
+            gender_models=tuple(self.gender_models),
+            expression_models=tuple(self.expression_models),
         )
 
     def default_limits(self) -> Limits:

@@ -61,6 +61,7 @@ def serve(context: click.Context, host: str | None, port: int | None, workers: i
         }
     )
     configure_logging(settings.log_level)
+    open_store(settings.database_url).close()  # the schema exists before any worker starts
     uvicorn.run(
         "faceapi.cli.main:_app_from_environment",
         factory=True,
@@ -231,9 +232,11 @@ def models(context: click.Context, as_json: bool) -> None:
         return
     for model in described:
         click.echo(f"{model['id']}: {model['title']}")
-        for field in ("task", "package", "version", "file", "licence", "preprocessing", "sha256"):
+        for field in ("task", "registry", "package", "version", "licence", "preprocessing"):
             if model.get(field):
                 click.echo(f"    {field:14s}{model[field]}")
+        for file in model["files"]:
+            click.echo(f"    {'file':14s}{file['path']}  sha256 {file['sha256']}")
 
 
 @main.command()

