@@ -86,7 +86,7 @@ secrets = sa.Table(
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
+        _create_schema(engine)
 
     def add_key(self, record: ApiKeyRecord) -> None:
         with self._engine.begin() as db:
@@ -238,6 +238,18 @@ class SqlStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _create_schema(engine: Engine, attempts: int = 3) -> None:
+    """Create missing tables. Another process (a second server worker) may be creating them
+    at the same moment: its "already exists" means the work is done, so look again."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
 
 
 def open_store(url: str) -> SqlStore:
