@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     detector_max_side: int = Field(
         640, ge=64, description="Photos are scaled to this side for face detection."
     )
+    detector_score_threshold: float = Field(
+        0.8, gt=0, lt=1, description="Detector confidence a face needs to count."
+    )
     inference_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
@@ -127,7 +130,9 @@ class Settings(BaseSettings):
                 max_pixels=self.max_image_pixels,
                 min_side=self.min_image_side,
             ),
-            detector=DetectorOptions(max_side=self.detector_max_side),
+            detector=DetectorOptions(
+                max_side=self.detector_max_side, score_threshold=self.detector_score_threshold
+            ),
             min_face_side=self.min_face_side,
             age_models=tuple(self.age_models),
             gender_models=tuple(self.gender_models),
