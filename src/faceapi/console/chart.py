@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from faceapi.services.usage import DayUsage, UsageSummary
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28  # margins around the plot, for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 56, 30, 14, 32  # margins around the plot, for the axis labels
 Y_STEPS = 4
 
 
