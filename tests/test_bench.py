@@ -49,7 +49,7 @@ def test_bench_end_to_end_against_a_real_server(tmp_path: Path) -> None:
     assert list(profile) == IMAGE_KINDS
     for entry in profile.values():
         stages = entry["stages"]
-        assert {"decode", "detect", "align", "age", "gender", "expression", "total"} <= set(stages)
+        assert {"decode", "detect", "align", "total"} < set(stages)  # models: by their id
         assert entry["slowest"] in stages
         assert entry["faces_found"] >= 1
     assert profile["group-1920"]["faces_found"] >= 2

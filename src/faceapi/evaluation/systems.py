@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,11 +93,10 @@ class FaceApiSystem:
         )
 
     def versions(self) -> dict[str, Any]:
+        """The models with their checksums, and the options that chose and tuned them."""
         return {
-            "models": [
-                {key: model[key] for key in ("id", "package", "version", "file", "sha256")}
-                for model in self._engine.describe_models()
-            ]
+            "models": self._engine.describe_models(),
+            "engine_options": asdict(self._engine.options),
         }
 
     def close(self) -> None:

@@ -12,8 +12,6 @@ from faceapi.evaluation.bench.load import Budget
 from faceapi.evaluation.metrics import Metrics
 from faceapi.evaluation.plots import latency_plot
 
-STAGES = ("decode", "detect", "align", "age", "gender", "expression", "total")
-
 
 def build_report(
     *,
@@ -119,17 +117,19 @@ def _load(levels: Sequence[Metrics]) -> str:
 
 
 def _profile(profile: Metrics) -> str:
+    """One column per stage any image went through (models are named by manifest id)."""
+    stages = list(dict.fromkeys(s for entry in profile.values() for s in entry["stages"]))
     lines = [
         "## Stage profile (in process, one request, median ms; p95 in brackets)",
         "",
-        "| image | faces | " + " | ".join(STAGES) + " | slowest |",
-        "|---|---:|" + "---:|" * len(STAGES) + "---|",
+        "| image | faces | " + " | ".join(stages) + " | slowest |",
+        "|---|---:|" + "---:|" * len(stages) + "---|",
     ]
     for kind, entry in profile.items():
-        stages = entry["stages"]
+        timings = entry["stages"]
         cells = [
-            f"{stages[s]['median_ms']:.1f} ({stages[s]['p95_ms']:.1f})" if s in stages else ""
-            for s in STAGES
+            f"{timings[s]['median_ms']:.1f} ({timings[s]['p95_ms']:.1f})" if s in timings else ""
+            for s in stages
         ]
         row = [kind, str(entry["faces_found"]), *cells, f"**{entry['slowest']}**"]
         lines.append("| " + " | ".join(row) + " |")
