@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -19,68 +13,15 @@ import pytest
 
 from faceapi.errors import ErrorCode
 from tests.conftest import encode
+from tests.server_process import Server, running_server
 
-FACEAPI = [sys.executable, "-m", "faceapi.cli"]
 EXPRESSIONS = {"neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"}
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    log: Path
-    environment: dict[str, str]
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [*FACEAPI, *args], env=self.environment, capture_output=True, text=True, check=True
-        )
-        return done.stdout
-
-    def new_key(self, name: str) -> str:
-        return self.cli("keys", "create", "--name", name).strip().splitlines()[-1]
-
-    def analyze(self, endpoint: str, image: str, key: str) -> httpx.Response:
-        return httpx.post(
-            f"{self.url}/faceapi/v1/{endpoint}", json={"image": image, "api_key": key}, timeout=60
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("server")
-    environment = {**os.environ, "FACEAPI_DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
-    port = free_port()
-    log = folder / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*FACEAPI, "serve", "--port", str(port), "--workers", "2"],
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while not _ready(url):
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail(f"server did not become ready:\n{log.read_text()}")
-        time.sleep(0.2)
-    yield Server(url, log, environment)
-    process.terminate()
-    process.wait(15)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz").status_code == 200
-    except httpx.TransportError:
-        return False
+    with running_server(tmp_path_factory.mktemp("server")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

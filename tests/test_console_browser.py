@@ -1,0 +1,213 @@
+"""The console in a real headless Chromium against a real `faceapi serve` (two workers).
+
+Debian's chromium is driven by Playwright; no browser is ever downloaded. Every page visited
+is saved to artifacts/screenshots/. The webcam button cannot be exercised without a camera:
+these tests upload a photo instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+
+from faceapi.errors import ErrorCode
+from tests.conftest import REPO, encode
+from tests.server_process import Server, running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it with "
+    "apt-get install chromium)",
+)
+# The machine is offline: nothing may try to reach the network in the background.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "correct horse battery"
+AGE = "face_age_detection"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("console"), allow_signup="true") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser profile; the test fails on a script error or an asset that fails."""
+    context = browser.new_context(viewport=LAPTOP)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("requestfailed", lambda request: errors.append(f"{request.url} failed"))
+    opened.on("response", lambda response: _check_asset(response, errors))
+    yield opened
+    context.close()
+    assert not errors
+
+
+def _check_asset(response: Response, errors: list[str]) -> None:
+    """Pages may answer 4xx on purpose; their scripts, styles and images may not."""
+    if response.status >= 400 and response.request.resource_type != "document":
+        errors.append(f"{response.url}: HTTP {response.status}")
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Path:
+    path = tmp_path_factory.mktemp("photos") / "astronaut.jpg"
+    path.write_bytes(encode(astronaut))
+    return path
+
+
+@pytest.fixture(scope="module")
+def image(photo: Path) -> str:
+    return base64.b64encode(photo.read_bytes()).decode()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def api(server: Server, image: str, key: str) -> httpx.Response:
+    return server.analyze(AGE, image, key)
+
+
+def requests_shown(page: Page, server: Server) -> int:
+    page.goto(f"{server.url}/console/usage")
+    return int(page.locator("[data-stat=requests]").inner_text().replace(",", ""))
+
+
+def create_key(page: Page, server: Server, name: str) -> str:
+    page.goto(f"{server.url}/console/settings")
+    page.get_by_label("Name of a new key").fill(name)
+    page.get_by_role("button", name="Create a key").click()
+    expect(page.get_by_text("it will not be shown again")).to_be_visible()
+    return page.locator("#new-key").inner_text().strip()
+
+
+def sign_in(page: Page, server: Server, email: str) -> None:
+    page.goto(f"{server.url}/console/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/console/settings$"))
+
+
+def test_a_developer_signs_up_uses_a_key_tries_it_and_rotates_it(
+    server: Server, page: Page, browser: Browser, photo: Path, image: str
+) -> None:
+    page.goto(f"{server.url}/")
+    expect(page).to_have_url(re.compile(r"/console/sign-in$"))
+    shot(page, "sign-in")
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Email").fill("dev@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    shot(page, "sign-up")
+    page.get_by_role("button", name="Create the account").click()
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+
+    key = create_key(page, server, "shop")
+    assert key.startswith("fa_")
+    expect(page.get_by_role("button", name="Copy")).to_be_visible()  # shown by the script
+    shot(page, "key-created")
+
+    assert requests_shown(page, server) == 0
+    assert api(server, image, key).json()["result"] == "Ok"
+    assert requests_shown(page, server) == 1
+    shot(page, "usage")
+
+    page.goto(f"{server.url}/console/try")
+    expect(page.get_by_label("API key")).to_have_value(key)  # remembered by this tab
+    page.set_input_files("#photo", photo)
+    page.get_by_role("button", name="Analyse the photo").click()
+    expect(page.locator("#age-result")).to_have_text(re.compile(r"^\d+ years$"), timeout=60_000)
+    expect(page.locator("#gender-result")).to_have_text(re.compile(r"^Female · \d+ %$"))
+    expect(page.locator("#expression-result li")).to_have_count(7)
+    expect(page.locator("#raw-responses details")).to_have_count(3)
+    expect(page.locator("#curl-command")).to_contain_text("/faceapi/v1/face_expression_detection")
+    assert key not in page.locator("#curl-command").inner_text()
+    shot(page, "try-it")
+    assert requests_shown(page, server) == 4  # the page called the public API three times
+
+    page.goto(f"{server.url}/console/settings")
+    assert key not in page.content()  # never shown again
+    page.get_by_role("link", name="Rotate shop").click()
+    shot(page, "rotate-confirm")
+    page.get_by_role("button", name="Rotate the key").click()
+    new_key = page.locator("#new-key").inner_text().strip()
+    assert new_key != key
+    assert api(server, image, key).json()["code"] == ErrorCode.INVALID_API_KEY
+    assert api(server, image, new_key).json()["result"] == "Ok"
+    create_key(page, server, "staging")
+
+    page.goto(f"{server.url}/console/settings")
+    expect(page.locator("tbody tr")).to_have_count(3)  # staging, new shop, revoked shop
+    shot(page, "settings")
+    page.goto(f"{server.url}/console/account")
+    shot(page, "account")
+    page.goto(f"{server.url}/console/no-such-page")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    shot(page, "not-found")
+    on_phone = browser.new_context(viewport=PHONE, storage_state=page.context.storage_state())
+    phone = on_phone.new_page()
+    for name in ("settings", "usage"):
+        phone.goto(f"{server.url}/console/{name}")
+        shot(phone, f"phone-{name}")
+    on_phone.close()
+
+
+def test_an_administrator_limits_a_key_and_disables_an_account(
+    server: Server, page: Page, image: str
+) -> None:
+    server.cli("users", "create", "--admin", "root@example.com", "--password-stdin", stdin=PASSWORD)
+    server.cli("users", "create", "partner@example.com", "--password-stdin", stdin=PASSWORD)
+    key = server.cli("keys", "create", "--name", "partner-app", "--owner", "partner@example.com")
+    key = key.strip().splitlines()[-1]
+    sign_in(page, server, "root@example.com")
+    page.get_by_role("link", name="Admin").click()
+    expect(page.get_by_role("cell", name="partner@example.com").first).to_be_visible()
+
+    page.get_by_role("link", name="Limits of partner-app").click()
+    page.get_by_label("Monthly quota").fill("1")
+    shot(page, "key-limits")
+    page.get_by_role("button", name="Save the limits").click()
+    expect(page.get_by_text("1 a month")).to_be_visible()
+    shot(page, "admin")
+    assert api(server, image, key).json()["result"] == "Ok"
+    over = api(server, image, key)
+    assert over.json()["code"] == ErrorCode.RATE_LIMITED
+    assert int(over.headers["Retry-After"]) >= 1
+
+    page.get_by_role("link", name="Disable partner@example.com").click()
+    shot(page, "disable-confirm")
+    page.get_by_role("button", name="Disable the account").click()
+    expect(page.get_by_text("disabled", exact=True)).to_be_visible()
+    assert api(server, image, key).json()["code"] == ErrorCode.ACCOUNT_DISABLED
