@@ -7,7 +7,9 @@ an API call still goes through key checks, limits and usage counting before it e
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from faceapi.api import create_app
-from faceapi.console.sessions import COOKIE_NAME
+from faceapi.console.sessions import COOKIE_NAME, Session, SessionCodec
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.accounts import ACCOUNT_THROTTLE
 from faceapi.settings import Settings
@@ -342,3 +344,15 @@ def test_a_configured_secret_key_signs_the_sessions(make_app: AppFactory) -> Non
     stranger = browser(make_app(secret_key="another secret"))
     stranger.cookies = client.cookies
     assert stranger.get("/console/settings").url.path == "/console/sign-in"
+
+
+def test_a_session_expires_after_its_lifetime() -> None:
+    codec = SessionCodec(b"k" * 32, timedelta(seconds=1))
+    session = Session()
+    session.sign_in("ada", "stamp")
+    cookie = codec.encode(session)
+    assert codec.decode(cookie).account_id == "ada"
+    time.sleep(2.1)  # itsdangerous counts whole seconds
+    expired = codec.decode(cookie)
+    assert expired.account_id is None
+    assert expired.changed  # a fresh anonymous cookie goes out
