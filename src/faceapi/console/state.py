@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from faceapi.api.state import Services
 from faceapi.console.sessions import Session
+
+# A text field of a posted form; a missing one is empty, and the page says what is wrong.
+FormText = Annotated[str, Form()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from faceapi.console.guards import MaybeSignedIn, SignedIn
 from faceapi.console.rendering import render
-from faceapi.console.state import console_of, redirect, session_of
+from faceapi.console.state import FormText, console_of, redirect, session_of
 from faceapi.services.accounts import AccountError, SignInThrottledError
 from faceapi.storage import AccountRecord
 
 router = APIRouter()
-Field = Annotated[str, Form()]
 
 
 @router.get("/", name="home")
@@ -28,7 +27,7 @@ def sign_in_page(request: Request, account: MaybeSignedIn) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, email: Field = "", password: Field = "") -> Response:
+def sign_in(request: Request, email: FormText = "", password: FormText = "") -> Response:
     accounts = console_of(request).services.accounts
     try:
         account = accounts.authenticate(email, password, _address(request))
@@ -44,7 +43,7 @@ def sign_up_page(request: Request, account: MaybeSignedIn) -> Response:
 
 
 @router.post("/sign-up")
-def sign_up(request: Request, email: Field = "", password: Field = "") -> Response:
+def sign_up(request: Request, email: FormText = "", password: FormText = "") -> Response:
     if not console_of(request).allow_signup:
         return _sign_up_form(request)
     accounts = console_of(request).services.accounts
@@ -69,7 +68,7 @@ def account_page(request: Request, account: SignedIn) -> Response:
 
 @router.post("/account/password", name="change_password")
 def change_password(
-    request: Request, account: SignedIn, current: Field = "", new: Field = ""
+    request: Request, account: SignedIn, current: FormText = "", new: FormText = ""
 ) -> Response:
     accounts = console_of(request).services.accounts
     try:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from faceapi.console.guards import Admin
 from faceapi.console.pages.keys import ManagedKey
 from faceapi.console.rendering import confirmation, render
-from faceapi.console.state import console_of, redirect, url
+from faceapi.console.state import FormText, console_of, redirect, url
 from faceapi.storage import AccountRecord, ApiKeyRecord, KeyLimits
 
 router = APIRouter()
-Field = Annotated[str, Form()]
 N = TypeVar("N", int, float)
 
 
@@ -71,9 +70,9 @@ def set_limits(
     request: Request,
     admin: Admin,
     key: ManagedKey,
-    rate_per_second: Field = "",
-    burst: Field = "",
-    monthly_quota: Field = "",
+    rate_per_second: FormText = "",
+    burst: FormText = "",
+    monthly_quota: FormText = "",
 ) -> Response:
     form = {"rate_per_second": rate_per_second, "burst": burst, "monthly_quota": monthly_quota}
     try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from faceapi.console.guards import SignedIn
 from faceapi.console.rendering import confirmation, render
-from faceapi.console.state import console_of, redirect, url
+from faceapi.console.state import FormText, console_of, redirect, url
 from faceapi.services.keys import NewKey
 from faceapi.storage import AccountRecord, ApiKeyRecord
 
@@ -42,7 +42,7 @@ def settings_page(request: Request, account: SignedIn) -> Response:
 
 
 @router.post("/settings/keys", name="create_key")
-def create_key(request: Request, account: SignedIn, name: Annotated[str, Form()] = "") -> Response:
+def create_key(request: Request, account: SignedIn, name: FormText = "") -> Response:
     try:
         new = console_of(request).services.keys.create(name, account.id)
     except ValueError:
