@@ -27,9 +27,11 @@ OPSET = 13
 INPUT_SIZE = 112
 MEAN_RGB = (122.782, 117.001, 104.298)
 
-Weights = dict[str, NDArray[np.float32]]
+# float32, or int32 for a graph model's axis and shape constants.
+Weights = dict[str, NDArray[np.float32] | NDArray[np.int32]]
 
 _DTYPE_BYTES = {"uint8": 1, "uint16": 2}
+_WEIGHT_DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32)}
 
 
 def load_tfjs_weights(manifest_path: Path, allowed_files: tuple[str, ...]) -> Weights:
@@ -39,12 +41,19 @@ def load_tfjs_weights(manifest_path: Path, allowed_files: tuple[str, ...]) -> We
     checksums the models manifest records) are the files it uses.
     """
     groups = json.loads(manifest_path.read_text())
+    return decode_weight_groups(groups, manifest_path.parent, allowed_files)
+
+
+def decode_weight_groups(
+    groups: list[dict], folder: Path, allowed_files: tuple[str, ...]
+) -> Weights:
+    """The weights of a tfjs `weightsManifest` (its groups), read from shards in `folder`."""
     weights: Weights = {}
     for group in groups:
         unknown = [path for path in group["paths"] if path not in allowed_files]
         if unknown:
-            raise ValueError(f"{manifest_path.name} refers to undeclared files {unknown}")
-        data = b"".join((manifest_path.parent / path).read_bytes() for path in group["paths"])
+            raise ValueError(f"the weights manifest refers to undeclared files {unknown}")
+        data = b"".join((folder / path).read_bytes() for path in group["paths"])
         weights.update(_decode_group(group["weights"], data))
     return weights
 
@@ -60,21 +69,29 @@ def _decode_group(specs: list[dict], data: bytes) -> Weights:
     return weights
 
 
-def _decode_weight(spec: dict, data: bytes, offset: int) -> tuple[NDArray[np.float32], int]:
-    """One weight and the bytes it took; tfjs computes `q * scale + min` in double."""
-    if spec["dtype"] != "float32":
-        raise ValueError(f"{spec['name']}: dtype {spec['dtype']} is not used by these nets")
+def _decode_weight(
+    spec: dict, data: bytes, offset: int
+) -> tuple[NDArray[np.float32] | NDArray[np.int32], int]:
+    """One weight and the bytes it took; tfjs computes `q * scale + min` in double.
+
+    Dequantised int32 weights are rounded as tfjs's Math.round does: halves up.
+    """
+    dtype = _WEIGHT_DTYPES.get(spec["dtype"])
+    if dtype is None:
+        raise ValueError(f"{spec['name']}: dtype {spec['dtype']} is not supported")
     count = int(np.prod(spec["shape"], dtype=np.int64))
     quantization = spec.get("quantization")
     if quantization is None:
-        values = np.frombuffer(data, dtype="<f4", count=count, offset=offset)
-        return values.reshape(spec["shape"]).astype(np.float32), count * 4
+        values = np.frombuffer(data, dtype=dtype.newbyteorder("<"), count=count, offset=offset)
+        return values.reshape(spec["shape"]).astype(dtype), count * 4
     kind = quantization["dtype"]
     if kind not in _DTYPE_BYTES:
         raise ValueError(f"{spec['name']}: quantization {kind} is not supported")
     raw = np.frombuffer(data, dtype=f"<u{_DTYPE_BYTES[kind]}", count=count, offset=offset)
     values = raw.astype(np.float64) * quantization["scale"] + quantization["min"]
-    return values.reshape(spec["shape"]).astype(np.float32), count * _DTYPE_BYTES[kind]
+    if dtype == np.int32:
+        values = np.floor(values + 0.5)
+    return values.reshape(spec["shape"]).astype(dtype), count * _DTYPE_BYTES[kind]
 
 
 class _GraphBuilder:
