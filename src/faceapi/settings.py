@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     gender_models: list[Literal["cydral", "faceapijs"]] = Field(
         ["faceapijs"], min_length=1, description="Model families averaged for gender."
     )
-    expression_models: list[Literal["fer", "faceapijs"]] = Field(
-        ["fer"], min_length=1, description="Model families averaged for expression."
+    expression_models: list[Literal["fer", "faceapijs", "xception"]] = Field(
+        ["xception"], min_length=1, description="Model families averaged for expression."
     )
     npm_models_dir: Path = Field(
         REPOSITORY / "models" / "npm",

@@ -20,6 +20,7 @@ from faceapi.engine.manifest import ModelStore
 from faceapi.engine.models.cydral import CHIP_PADDING, CydralAge, CydralGender
 from faceapi.engine.models.expression import EXPRESSIONS, FerExpression
 from faceapi.engine.models.faceapijs import FaceApiJsAgeGender, FaceApiJsExpression, prepare_face
+from faceapi.engine.models.mini_xception import MiniXceptionEmotion
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,31 @@ class FerEstimator(ExpressionEstimator):
             return self._net.probabilities(_with_mirror(chip[None])).mean(axis=0)
 
 
+class XceptionEstimator(ExpressionEstimator):
+    """oarriaga's FER2013 Xception (as shipped in @vladmandic/human) on a FER-framed chip.
+
+    It was trained on the same FER2013 frames as our network, so the same five-point
+    template frames its input, scaled to its 64-pixel input.
+    """
+
+    NAME = "xception"
+    TEMPLATE = FerExpression.TEMPLATE * (MiniXceptionEmotion.CHIP_SIZE / FerExpression.CHIP_SIZE)
+    PREPROCESSING: ClassVar[dict[str, str]] = {
+        MiniXceptionEmotion.MANIFEST_ID: "similarity-aligned to the FER2013 5-point template; "
+        + MiniXceptionEmotion.PREPROCESSING
+        + "; mean of the chip and its mirror"
+    }
+
+    def __init__(self, store: ModelStore, threads: int) -> None:
+        model_dir = store.verified_paths(MiniXceptionEmotion.MANIFEST_ID)[0].parent
+        self._net = MiniXceptionEmotion(model_dir, threads=threads)
+
+    def probabilities(self, face: FaceInputs) -> NDArray[np.float32]:
+        chip = face.grey_chip(self.TEMPLATE, MiniXceptionEmotion.CHIP_SIZE)
+        with face.watch.stage(MiniXceptionEmotion.MANIFEST_ID):
+            return self._net.probabilities(_with_mirror(chip[None])).mean(axis=0)
+
+
 AGE_GENDER_ESTIMATORS: dict[str, type[AgeGenderEstimator]] = {
     CydralEstimator.NAME: CydralEstimator,
     FaceApiJsAgeGenderEstimator.NAME: FaceApiJsAgeGenderEstimator,
@@ -174,4 +200,5 @@ AGE_GENDER_ESTIMATORS: dict[str, type[AgeGenderEstimator]] = {
 EXPRESSION_ESTIMATORS: dict[str, type[ExpressionEstimator]] = {
     FerEstimator.NAME: FerEstimator,
     FaceApiJsExpressionEstimator.NAME: FaceApiJsExpressionEstimator,
+    XceptionEstimator.NAME: XceptionEstimator,
 }
