@@ -1,7 +1,8 @@
-"""Console accounts against a real SQLite file: hashing, sign-in throttling, disabling."""
+"""Console accounts against a real SQLite file: hashing, throttling, sessions, disabling."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from faceapi.services.accounts import (
     WrongCredentialsError,
 )
 from faceapi.services.keys import KeyService
+from faceapi.services.sessions import SessionService, session_id_hash
 from faceapi.storage import SqlStore, open_store
 
 PASSWORD = "correct horse battery"
@@ -30,11 +32,20 @@ def accounts(store: SqlStore) -> AccountService:
     return AccountService(store, FAST)
 
 
+@pytest.fixture
+def sessions(store: SqlStore) -> SessionService:
+    return SessionService(store, timedelta(hours=1))
+
+
+def _stored_bytes(tmp_path: Path) -> bytes:
+    """Everything the database wrote: its file and its write-ahead log."""
+    return b"".join(path.read_bytes() for path in tmp_path.glob("faceapi.sqlite3*"))
+
+
 def test_passwords_are_stored_only_as_argon2id(store: SqlStore, tmp_path: Path) -> None:
     account = AccountService(store).create("ada@example.com", PASSWORD)
     assert account.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
-    stored = b"".join(path.read_bytes() for path in tmp_path.glob("faceapi.sqlite3*"))
-    assert PASSWORD.encode() not in stored
+    assert PASSWORD.encode() not in _stored_bytes(tmp_path)
 
 
 def test_emails_are_lower_cased_and_unique(accounts: AccountService) -> None:
@@ -108,32 +119,66 @@ def test_throttle_state_holds_no_emails_or_addresses(
 ) -> None:
     with pytest.raises(WrongCredentialsError):
         accounts.authenticate("secret-person@example.com", PASSWORD, "198.51.100.23")
-    stored = b"".join(path.read_bytes() for path in tmp_path.glob("faceapi.sqlite3*"))
+    stored = _stored_bytes(tmp_path)
     assert b"secret-person" not in stored
     assert b"198.51.100.23" not in stored
 
 
-def test_changing_the_password_changes_the_session_stamp(accounts: AccountService) -> None:
-    before = accounts.create("ada@example.com", PASSWORD)
+def test_changing_the_password_ends_every_session_of_the_account(
+    accounts: AccountService, sessions: SessionService
+) -> None:
+    ada = accounts.create("ada@example.com", PASSWORD)
+    bob = accounts.create("bob@example.com", PASSWORD)
+    ada_session, bob_session = sessions.start(ada.id), sessions.start(bob.id)
     with pytest.raises(WrongCredentialsError):
-        accounts.change_password(before, "not the password", "another good password")
-    after = accounts.change_password(before, PASSWORD, "another good password")
-    assert accounts.session_stamp(after) != accounts.session_stamp(before)
+        accounts.change_password(ada, "not the password", "another good password")
+    assert sessions.account_of(ada_session) == ada  # a refused change ends nothing
+    changed = accounts.change_password(ada, PASSWORD, "another good password")
+    assert sessions.account_of(ada_session) is None
+    assert sessions.account_of(bob_session) == bob
+    assert sessions.account_of(sessions.start(ada.id)) == changed
     assert accounts.authenticate("ada@example.com", "another good password", "10.0.0.1")
     with pytest.raises(WrongCredentialsError):
         accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1")
 
 
+def test_sessions_are_stored_hashed_and_end_when_signed_out(
+    accounts: AccountService, sessions: SessionService, tmp_path: Path
+) -> None:
+    ada = accounts.create("ada@example.com", PASSWORD)
+    session_id = sessions.start(ada.id)
+    assert sessions.account_of(session_id) == ada
+    stored = _stored_bytes(tmp_path)
+    assert session_id.encode() not in stored
+    assert session_id_hash(session_id).encode() in stored
+    sessions.end(session_id)
+    assert sessions.account_of(session_id) is None
+    assert sessions.account_of("a made-up id") is None
+
+
+def test_expired_sessions_are_refused_and_swept_away(
+    accounts: AccountService, sessions: SessionService, store: SqlStore
+) -> None:
+    ada = accounts.create("ada@example.com", PASSWORD)
+    expired = SessionService(store, timedelta(seconds=-1)).start(ada.id)  # expired when made
+    assert store.get_session(session_id_hash(expired)) is not None
+    assert sessions.account_of(expired) is None
+    sessions.start(ada.id)  # the next sign-in drops expired records
+    assert store.get_session(session_id_hash(expired)) is None
+
+
 def test_a_disabled_account_cannot_sign_in_and_its_keys_stop(
-    accounts: AccountService, store: SqlStore
+    accounts: AccountService, sessions: SessionService, store: SqlStore
 ) -> None:
     keys = KeyService(store)
     account = accounts.create("ada@example.com", PASSWORD)
+    session = sessions.start(account.id)
     owned = keys.create("shop", account.id).secret
     cli_key = keys.create("no owner").secret
     assert keys.authenticate(owned).account_id == account.id
     assert accounts.disable(account.id)
     assert not accounts.disable(account.id)
+    assert sessions.account_of(session) is None
     with pytest.raises(AccountDisabledError):
         accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1")
     with pytest.raises(FaceApiError) as refused:

@@ -68,6 +68,17 @@ def browser(app: FastAPI, base_url: str = "http://testserver") -> TestClient:
     return TestClient(app, base_url=base_url)
 
 
+def holding(app: FastAPI, cookies: httpx.Cookies) -> TestClient:
+    """Another visitor with a copy of someone's cookies: a stolen cookie, or another worker."""
+    client = browser(app)
+    client.cookies = httpx.Cookies(cookies)
+    return client
+
+
+def is_signed_in(client: TestClient) -> bool:
+    return client.get("/console/settings", follow_redirects=False).status_code == 200
+
+
 def csrf_token(client: TestClient) -> str:
     page = client.get("/console/sign-in")  # or, when signed in, where it redirects to
     match = _CSRF.search(page.text)
@@ -248,17 +259,24 @@ def test_changing_the_password_signs_out_every_other_session(app: FastAPI) -> No
     laptop, phone = browser(app), browser(app)
     sign_up(laptop, "ada@example.com")
     assert sign_in(phone, "ada@example.com").url.path == "/console/settings"
+    before = httpx.Cookies(laptop.cookies)
     changed = submit(laptop, "/console/account/password", current=PASSWORD, new="a new passphrase")
     assert "Password changed" in changed.text
-    assert laptop.get("/console/settings").url.path == "/console/settings"
-    assert phone.get("/console/settings").url.path == "/console/sign-in"
+    assert is_signed_in(laptop)  # with a new session
+    assert not is_signed_in(phone)
+    assert not is_signed_in(holding(app, before))  # the laptop's old session ended too
 
 
-def test_signing_out_ends_the_session(app: FastAPI) -> None:
+def test_a_copied_cookie_is_refused_once_its_session_signed_out(app: FastAPI) -> None:
     client = browser(app)
     sign_up(client, "ada@example.com")
+    copied = httpx.Cookies(client.cookies)
+    assert is_signed_in(holding(app, copied))
     assert submit(client, "/console/sign-out").url.path == "/console/sign-in"
-    assert client.get("/console/settings", follow_redirects=False).status_code == 303
+    assert not is_signed_in(client)
+    replayed = holding(app, copied).get("/console/settings", follow_redirects=False)
+    assert replayed.headers["location"] == "/console/sign-in"
+    assert replayed.headers["set-cookie"].startswith(f"{COOKIE_NAME}=")  # the dead one is replaced
 
 
 def test_an_admin_disables_an_account_its_session_and_keys_stop(app: FastAPI) -> None:
@@ -324,14 +342,18 @@ def test_pages_forbid_caching_framing_and_foreign_scripts(app: FastAPI) -> None:
     assert browser(app).get("/console/static/console.css").status_code == 200
 
 
-def test_sessions_survive_a_restart_and_hold_across_workers(make_app: AppFactory) -> None:
+def test_sessions_survive_a_restart_and_hold_and_end_across_workers(
+    make_app: AppFactory,
+) -> None:
     """Two apps on one database stand for two workers, or one before and after a restart."""
     first, second = make_app(allow_signup=True), make_app(allow_signup=True)
     client = browser(first)
     sign_up(client, "ada@example.com")
-    other_worker = browser(second)
-    other_worker.cookies = client.cookies
-    assert other_worker.get("/console/settings").url.path == "/console/settings"
+    copied = httpx.Cookies(client.cookies)
+    other_worker = holding(second, copied)
+    assert is_signed_in(other_worker)
+    submit(other_worker, "/console/sign-out")
+    assert not is_signed_in(holding(first, copied))
 
 
 def test_a_configured_secret_key_signs_the_sessions(make_app: AppFactory) -> None:
@@ -349,10 +371,10 @@ def test_a_configured_secret_key_signs_the_sessions(make_app: AppFactory) -> Non
 def test_a_session_expires_after_its_lifetime() -> None:
     codec = SessionCodec(b"k" * 32, timedelta(seconds=1))
     session = Session()
-    session.sign_in("ada", "stamp")
+    session.sign_in("a-session-id")
     cookie = codec.encode(session)
-    assert codec.decode(cookie).account_id == "ada"
+    assert codec.decode(cookie).session_id == "a-session-id"
     time.sleep(2.1)  # itsdangerous counts whole seconds
     expired = codec.decode(cookie)
-    assert expired.account_id is None
+    assert expired.session_id is None
     assert expired.changed  # a fresh anonymous cookie goes out

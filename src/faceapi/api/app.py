@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -18,6 +19,7 @@ from faceapi.engine.pipeline import Engine
 from faceapi.services.accounts import AccountService
 from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService
+from faceapi.services.sessions import SessionService
 from faceapi.services.usage import UsageService
 from faceapi.settings import Settings
 from faceapi.storage import Store, open_store
@@ -63,6 +65,7 @@ def create_app(
         keys=KeyService(store),
         usage=UsageService(store, settings.default_limits()),
         accounts=AccountService(store),
+        sessions=SessionService(store, timedelta(hours=settings.session_lifetime_hours)),
         queue=InferenceQueue(settings.inference_threads, settings.max_queue),
     )
     app.state.services = services

@@ -8,6 +8,7 @@ from faceapi.engine.pipeline import Engine
 from faceapi.services.accounts import AccountService
 from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService
+from faceapi.services.sessions import SessionService
 from faceapi.services.usage import UsageService
 from faceapi.storage import Store
 
@@ -19,4 +20,5 @@ class Services:
     keys: KeyService
     usage: UsageService
     accounts: AccountService
+    sessions: SessionService
     queue: InferenceQueue

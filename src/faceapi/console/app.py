@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -45,7 +44,7 @@ def create_console(services: Services, settings: Settings) -> FastAPI:
         if settings.secret_key
         else services.accounts.signing_secret()
     )
-    lifetime = timedelta(hours=settings.session_lifetime_hours)
-    console.add_middleware(SessionMiddleware, codec=SessionCodec(secret, lifetime))
+    codec = SessionCodec(secret, services.sessions.lifetime)
+    console.add_middleware(SessionMiddleware, codec=codec)
     console.add_middleware(ConsoleHeadersMiddleware, static_prefix="/static/")
     return console

@@ -22,15 +22,13 @@ class CsrfError(Exception):
 
 
 def current_account(request: Request) -> AccountRecord | None:
-    """The signed-in account; None if nobody is, or the account was disabled or re-passworded."""
+    """The signed-in account; None if nobody is, or the session was ended or has expired."""
     session = session_of(request)
-    if session.account_id is None:
+    if session.session_id is None:
         return None
-    accounts = console_of(request).services.accounts
-    account = accounts.get(session.account_id)
-    if account is None or not account.active or session.stamp != accounts.session_stamp(account):
-        session.sign_out()
-        return None
+    account = console_of(request).services.sessions.account_of(session.session_id)
+    if account is None:
+        session.sign_out()  # the browser drops the dead session id along with its CSRF token
     return account
 
 

@@ -1,9 +1,9 @@
-"""Console sessions: a signed cookie holding the CSRF token and who is signed in.
+"""Console sessions: a signed cookie holding the CSRF token and, once signed in, a session id.
 
-The cookie is signed, not encrypted: it carries no secret beyond its CSRF token, which is
-only useful together with the cookie itself. A session names its account and that account's
-password stamp, so changing the password or disabling the account ends every session at once
-without any server-side session state.
+The cookie is signed, not encrypted: it holds the CSRF token and the random id of a session
+that the store records (services/sessions.py), neither of any use without the cookie itself.
+Signing out, a password change or disabling the account revokes that record, so a copy of the
+cookie stops working at once, in every server worker.
 """
 
 from __future__ import annotations
@@ -28,18 +28,17 @@ def _new_csrf_token() -> str:
 @dataclass(slots=True)
 class Session:
     csrf_token: str = field(default_factory=_new_csrf_token)
-    account_id: str | None = None
-    stamp: str | None = None  # the account's password stamp when it signed in
+    session_id: str | None = None  # names the server-side record while signed in
     changed: bool = True  # the response must carry a fresh cookie
 
-    def sign_in(self, account_id: str, stamp: str) -> None:
+    def sign_in(self, session_id: str) -> None:
         """Start a signed-in session; a new CSRF token, so none seen before sign-in carries over."""
         self.csrf_token = _new_csrf_token()
-        self.account_id, self.stamp, self.changed = account_id, stamp, True
+        self.session_id, self.changed = session_id, True
 
     def sign_out(self) -> None:
         self.csrf_token = _new_csrf_token()
-        self.account_id, self.stamp, self.changed = None, None, True
+        self.session_id, self.changed = None, True
 
 
 class SessionCodec:
@@ -48,19 +47,19 @@ class SessionCodec:
         self.lifetime = lifetime
 
     def encode(self, session: Session) -> str:
-        return self._serializer.dumps([session.csrf_token, session.account_id, session.stamp])
+        return self._serializer.dumps([session.csrf_token, session.session_id])
 
     def decode(self, cookie: str | None) -> Session:
         """The session in `cookie`; a new anonymous one if it is absent, forged or expired."""
         if not cookie:
             return Session()
         try:
-            csrf_token, account_id, stamp = self._serializer.loads(
+            csrf_token, session_id = self._serializer.loads(
                 cookie, max_age=self.lifetime.total_seconds()
             )
         except (BadSignature, ValueError, TypeError):
             return Session()
-        return Session(csrf_token, account_id, stamp, changed=False)
+        return Session(csrf_token, session_id, changed=False)
 
 
 class SessionMiddleware:

@@ -104,11 +104,13 @@ class AccountService:
         return account
 
     def change_password(self, account: AccountRecord, current: str, new: str) -> AccountRecord:
-        """Set a new password; sessions stamped with the old one stop being valid."""
+        """Set a new password and end every session of the account (the caller may start one)."""
         self._throttle(ACCOUNT_THROTTLE, account.email)
         if not self._verify(account.password_hash, current):
             raise WrongCredentialsError("The current password is wrong.")
         _check_password(new)
+        # Sessions end first: should storing the password then fail, none outlives the attempt.
+        self._store.revoke_sessions_of(account.id, datetime.now(UTC))
         return self._set_password(account, new)
 
     def get(self, account_id: str) -> AccountRecord | None:
@@ -123,11 +125,6 @@ class AccountService:
     def disable(self, account_id: str) -> bool:
         """Disable the account: its sessions end and its keys are refused, at once."""
         return self._store.disable_account(account_id, datetime.now(UTC))
-
-    @staticmethod
-    def session_stamp(account: AccountRecord) -> str:
-        """Changes whenever the password does, so a session can carry it and go stale."""
-        return hashlib.sha256(b"session:" + account.password_hash.encode()).hexdigest()[:32]
 
     def signing_secret(self) -> bytes:
         """The random key that signs console sessions: made once, shared by every worker."""

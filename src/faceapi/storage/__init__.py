@@ -5,6 +5,7 @@ from faceapi.storage.base import (
     ApiKeyRecord,
     EmailTakenError,
     KeyLimits,
+    SessionRecord,
     Store,
     UsageRow,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "ApiKeyRecord",
     "EmailTakenError",
     "KeyLimits",
+    "SessionRecord",
     "SqlStore",
     "Store",
     "UsageRow",

@@ -57,6 +57,23 @@ class AccountRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A console sign-in, kept server-side so it can end before its cookie expires.
+
+    Only a hash of the session id is stored; the id itself lives in the browser's cookie.
+    """
+
+    id_hash: str
+    account_id: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRow:
     """Requests one key made to one endpoint on one day that ended with one result code."""
 
@@ -120,7 +137,22 @@ class Store(Protocol):
     def set_password_hash(self, account_id: str, password_hash: str) -> None: ...
 
     def disable_account(self, account_id: str, when: datetime) -> bool:
-        """Mark the account disabled; False if there is no such enabled account."""
+        """Mark the account disabled and revoke its sessions, at once.
+
+        False if there is no such enabled account.
+        """
+        ...
+
+    def add_session(self, record: SessionRecord) -> None:
+        """Store a new session, and drop every record that expired before it was made."""
+        ...
+
+    def get_session(self, id_hash: str) -> SessionRecord | None: ...
+
+    def revoke_session(self, id_hash: str, when: datetime) -> None: ...
+
+    def revoke_sessions_of(self, account_id: str, when: datetime) -> None:
+        """Revoke every session of the account."""
         ...
 
     def take_sign_in_token(

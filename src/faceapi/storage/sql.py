@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,7 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from faceapi.storage.base import AccountRecord, ApiKeyRecord, EmailTakenError, KeyLimits, UsageRow
+from faceapi.storage.base import (
+    AccountRecord,
+    ApiKeyRecord,
+    EmailTakenError,
+    KeyLimits,
+    SessionRecord,
+    UsageRow,
+)
 
 # The databases whose INSERT ... ON CONFLICT we use; open_store refuses others.
 _UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -72,6 +80,20 @@ sign_in_throttle = sa.Table(
     metadata,
     sa.Column("bucket", sa.String(64), primary_key=True),
     sa.Column("arrival", sa.Float, nullable=False),
+)
+
+# Console sign-ins. The cookie holds a random session id; only its SHA-256 is kept here, so
+# reading the database does not let anyone sign in.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False, index=True
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
 # Random secrets made once and shared by every server process, e.g. the session-signing key.
@@ -204,7 +226,31 @@ class SqlStore:
                 .where(accounts.c.id == account_id, accounts.c.disabled_at.is_(None))
                 .values(disabled_at=when)
             )
+            # In the same transaction: no moment in which a disabled account keeps a session.
+            _revoke_sessions(db, console_sessions.c.account_id == account_id, when)
         return result.rowcount == 1
+
+    def add_session(self, record: SessionRecord) -> None:
+        with self._engine.begin() as db:
+            db.execute(
+                console_sessions.delete().where(console_sessions.c.expires_at < record.created_at)
+            )
+            db.execute(console_sessions.insert().values(**asdict(record)))
+
+    def get_session(self, id_hash: str) -> SessionRecord | None:
+        with self._engine.connect() as db:
+            row = db.execute(
+                console_sessions.select().where(console_sessions.c.id_hash == id_hash)
+            ).first()
+        return _session_record(row._mapping) if row else None
+
+    def revoke_session(self, id_hash: str, when: datetime) -> None:
+        with self._engine.begin() as db:
+            _revoke_sessions(db, console_sessions.c.id_hash == id_hash, when)
+
+    def revoke_sessions_of(self, account_id: str, when: datetime) -> None:
+        with self._engine.begin() as db:
+            _revoke_sessions(db, console_sessions.c.account_id == account_id, when)
 
     def take_sign_in_token(
         self, bucket: str, now: float, interval: float, burst: int
@@ -296,6 +342,14 @@ def _take_token(
     return max(0.0, current - now - tolerance)
 
 
+def _revoke_sessions(db: Connection, which: sa.ColumnElement[bool], when: datetime) -> None:
+    db.execute(
+        console_sessions.update()
+        .where(which, console_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+
+
 def _increment_usage(db: Connection, key_id: str, day: date, endpoint: str, code: int) -> None:
     """One atomic upsert, so concurrent server processes never lose or double a count."""
     insert = _UPSERT_DIALECTS[db.dialect.name]
@@ -338,6 +392,16 @@ def _account_record(row: Any) -> AccountRecord:
         is_admin=row["is_admin"],
         created_at=_aware(row["created_at"]),
         disabled_at=_aware(row["disabled_at"]),
+    )
+
+
+def _session_record(row: Any) -> SessionRecord:
+    return SessionRecord(
+        id_hash=row["id_hash"],
+        account_id=row["account_id"],
+        created_at=_aware(row["created_at"]),
+        expires_at=_aware(row["expires_at"]),
+        revoked_at=_aware(row["revoked_at"]),
     )
 
 

@@ -57,7 +57,7 @@ def sign_up(request: Request, email: FormText = "", password: FormText = "") -> 
 
 @router.post("/sign-out", name="sign_out")
 def sign_out(request: Request) -> Response:
-    session_of(request).sign_out()
+    _end_session(request)
     return redirect(request, "sign_in")
 
 
@@ -77,7 +77,7 @@ def change_password(
         context = {"account": account, "error": str(error)}
         status_code = 429 if isinstance(error, SignInThrottledError) else 400
         return render(request, "account.html", context, status_code=status_code)
-    _start_session(request, account)  # this session goes on; those with the old stamp end
+    _start_session(request, account)  # every session ended with the change; this one goes on
     notice = "Password changed. Every other session of this account is signed out."
     return render(request, "account.html", {"account": account, "notice": notice})
 
@@ -87,8 +87,17 @@ def _address(request: Request) -> str:
 
 
 def _start_session(request: Request, account: AccountRecord) -> None:
-    stamp = console_of(request).services.accounts.session_stamp(account)
-    session_of(request).sign_in(account.id, stamp)
+    """A new session id on every sign-in: one seen before it (fixation) is worth nothing."""
+    _end_session(request)
+    session_id = console_of(request).services.sessions.start(account.id)
+    session_of(request).sign_in(session_id)
+
+
+def _end_session(request: Request) -> None:
+    session = session_of(request)
+    if session.session_id is not None:
+        console_of(request).services.sessions.end(session.session_id)
+    session.sign_out()
 
 
 def _sign_in_form(request: Request, email: str = "", error: AccountError | None = None) -> Response:
