@@ -167,7 +167,7 @@ def test_expired_sessions_are_refused_and_swept_away(
     assert store.get_session(session_id_hash(expired)) is None
 
 
-def test_a_disabled_account_cannot_sign_in_and_its_keys_stop(
+def test_a_disabled_account_is_refused_until_enabled_again(
     accounts: AccountService, sessions: SessionService, store: SqlStore
 ) -> None:
     keys = KeyService(store)
@@ -176,6 +176,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_keys_stop(
     owned = keys.create("shop", account.id).secret
     cli_key = keys.create("no owner").secret
     assert keys.authenticate(owned).account_id == account.id
+    assert not accounts.enable(account.id)  # it is not disabled
     assert accounts.disable(account.id)
     assert not accounts.disable(account.id)
     assert sessions.account_of(session) is None
@@ -185,6 +186,11 @@ def test_a_disabled_account_cannot_sign_in_and_its_keys_stop(
         keys.authenticate(owned)
     assert refused.value.code is ErrorCode.ACCOUNT_DISABLED
     assert keys.authenticate(cli_key).account_id is None
+
+    assert accounts.enable(account.id)
+    assert keys.authenticate(owned).account_id == account.id
+    assert accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1").active
+    assert sessions.account_of(session) is None  # it signs in afresh
 
 
 def test_the_signing_secret_is_made_once_and_shared(tmp_path: Path) -> None:

@@ -73,11 +73,16 @@ def test_users_and_the_keys_they_own(run: Invoke) -> None:
 
     assert "Disabled ada@example.com" in run("users", "disable", "ada@example.com")
     assert "already disabled" in run("users", "disable", "ada@example.com", code=1)
-    statuses = {
-        user["email"]: user["status"] for user in json.loads(run("users", "list", "--json"))
-    }
-    assert statuses["root@example.com"] == "active"
-    assert statuses["ada@example.com"].startswith("disabled")
+    assert _statuses(run) == {"root@example.com": "active", "ada@example.com": "disabled"}
+    assert "keys work again" in run("users", "enable", "ADA@example.com")
+    assert "not disabled" in run("users", "enable", "ada@example.com", code=1)
+    assert "no account" in run("users", "enable", "eve@example.com", code=1)
+    assert _statuses(run) == {"root@example.com": "active", "ada@example.com": "active"}
+
+
+def _statuses(run: Invoke) -> dict[str, str]:
+    users = json.loads(run("users", "list", "--json"))
+    return {user["email"]: user["status"].split()[0] for user in users}
 
 
 def test_config_shows_effective_settings(

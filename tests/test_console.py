@@ -293,6 +293,30 @@ def test_an_admin_disables_an_account_its_session_and_keys_stop(app: FastAPI) ->
     assert "disabled" in sign_in(ada, "ada@example.com").text
 
 
+def test_an_admin_enables_an_account_again_and_its_keys_work_again(app: FastAPI) -> None:
+    ada = browser(app)
+    sign_up(ada, "ada@example.com")
+    key, revoked = create_key(ada, "shop"), create_key(ada, "old site")
+    submit(ada, f"/console/settings/keys/{key_id(revoked)}/revoke")
+    old_session = httpx.Cookies(ada.cookies)
+    admin = make_admin(app)
+    ada_id = app.state.services.accounts.find("ada@example.com").id
+    enable = f"/console/admin/accounts/{ada_id}/enable"
+    submit(admin, f"/console/admin/accounts/{ada_id}/disable")
+    assert api_code(app, key) == ErrorCode.ACCOUNT_DISABLED
+    assert 'aria-label="Enable ada@example.com"' in admin.get("/console/admin").text
+    assert "its API keys work again" in admin.get(enable).text
+    assert admin.post(enable).status_code == 403  # no CSRF token
+    assert api_code(app, key) == ErrorCode.ACCOUNT_DISABLED
+    submit(admin, enable)
+    assert api_code(app, key) == ErrorCode.NO_FACE_FOUND  # accepted again
+    assert api_code(app, revoked) == ErrorCode.INVALID_API_KEY  # revoked on its own: stays so
+    assert not is_signed_in(holding(app, old_session))  # disabling ended it for good
+    assert sign_in(ada, "ada@example.com").url.path == "/console/settings"
+    root_id = app.state.services.accounts.find("root@example.com").id
+    assert admin.get(f"/console/admin/accounts/{root_id}/enable").status_code == 400
+
+
 def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
     ada = browser(app)
     sign_up(ada, "ada@example.com")

@@ -184,7 +184,7 @@ def test_a_developer_signs_up_uses_a_key_tries_it_and_rotates_it(
     on_phone.close()
 
 
-def test_an_administrator_limits_a_key_and_disables_an_account(
+def test_an_administrator_limits_a_key_and_disables_and_enables_an_account(
     server: Server, page: Page, image: str
 ) -> None:
     server.cli("users", "create", "--admin", "root@example.com", "--password-stdin", stdin=PASSWORD)
@@ -211,3 +211,8 @@ def test_an_administrator_limits_a_key_and_disables_an_account(
     page.get_by_role("button", name="Disable the account").click()
     expect(page.get_by_text("disabled", exact=True)).to_be_visible()
     assert api(server, image, key).json()["code"] == ErrorCode.ACCOUNT_DISABLED
+
+    page.get_by_role("link", name="Enable partner@example.com").click()
+    page.get_by_role("button", name="Enable the account").click()
+    expect(page.get_by_role("link", name="Disable partner@example.com")).to_be_visible()
+    assert api(server, image, key).json()["code"] == ErrorCode.RATE_LIMITED  # accepted; quota used

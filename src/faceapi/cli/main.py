@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,7 +137,7 @@ def keys_revoke(context: click.Context, key_id: str) -> None:
 
 @main.group()
 def users() -> None:
-    """Create, list and disable developer console accounts."""
+    """Create, list, disable and enable developer console accounts."""
 
 
 @users.command("create")
@@ -188,10 +188,29 @@ def users_list(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def users_disable(context: click.Context, email: str) -> None:
     """Disable an account: its sessions end and its keys are refused from now on."""
-    with _open_store(context) as store:
-        if not AccountService(store).disable(_account(store, email).id):
-            raise click.ClickException(f"{email} is already disabled")
+    _change_account(context, email, AccountService.disable, f"{email} is already disabled")
     click.echo(f"Disabled {email}.")
+
+
+@users.command("enable")
+@click.argument("email")
+@click.pass_context
+def users_enable(context: click.Context, email: str) -> None:
+    """Enable a disabled account: it can sign in again, and its keys work again."""
+    _change_account(context, email, AccountService.enable, f"{email} is not disabled")
+    click.echo(f"Enabled {email}. Its keys work again, except those revoked one by one.")
+
+
+def _change_account(
+    context: click.Context,
+    email: str,
+    change: Callable[[AccountService, str], bool],
+    refusal: str,
+) -> None:
+    """Apply `change` to the account; it answers False when there was nothing to change."""
+    with _open_store(context) as store:
+        if not change(AccountService(store), _account(store, email).id):
+            raise click.ClickException(refusal)
 
 
 @main.command()

@@ -45,8 +45,9 @@ def confirmation(
     action: str,
     button: str,
     back: str,
+    danger: bool = True,
 ) -> HTMLResponse:
-    """A page that asks before a form does something that cannot be undone."""
+    """A page that asks before a form acts; `danger` marks an action that takes something away."""
     context = {
         "account": account,
         "title": title,
@@ -54,6 +55,7 @@ def confirmation(
         "action": action,
         "button": button,
         "back": back,
+        "danger": danger,
     }
     return render(request, "confirm.html", context)
 

@@ -126,6 +126,10 @@ class AccountService:
         """Disable the account: its sessions end and its keys are refused, at once."""
         return self._store.disable_account(account_id, datetime.now(UTC))
 
+    def enable(self, account_id: str) -> bool:
+        """Enable a disabled account: it may sign in again, and its unrevoked keys work again."""
+        return self._store.enable_account(account_id)
+
     def signing_secret(self) -> bytes:
         """The random key that signs console sessions: made once, shared by every worker."""
         return self._store.ensure_secret(_SIGNING_KEY_NAME, secrets.token_bytes(32))

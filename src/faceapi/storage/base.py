@@ -143,6 +143,10 @@ class Store(Protocol):
         """
         ...
 
+    def enable_account(self, account_id: str) -> bool:
+        """Clear the account's disabled mark; False if there is no such disabled account."""
+        ...
+
     def add_session(self, record: SessionRecord) -> None:
         """Store a new session, and drop every record that expired before it was made."""
         ...

@@ -221,14 +221,14 @@ class SqlStore:
 
     def disable_account(self, account_id: str, when: datetime) -> bool:
         with self._engine.begin() as db:
-            result = db.execute(
-                accounts.update()
-                .where(accounts.c.id == account_id, accounts.c.disabled_at.is_(None))
-                .values(disabled_at=when)
-            )
+            disabled = _set_disabled_at(db, account_id, when)
             # In the same transaction: no moment in which a disabled account keeps a session.
             _revoke_sessions(db, console_sessions.c.account_id == account_id, when)
-        return result.rowcount == 1
+        return disabled
+
+    def enable_account(self, account_id: str) -> bool:
+        with self._engine.begin() as db:
+            return _set_disabled_at(db, account_id, None)
 
     def add_session(self, record: SessionRecord) -> None:
         with self._engine.begin() as db:
@@ -340,6 +340,16 @@ def _take_token(
         return None
     current = db.execute(sa.select(arrival).where(row)).scalar_one()
     return max(0.0, current - now - tolerance)
+
+
+def _set_disabled_at(db: Connection, account_id: str, when: datetime | None) -> bool:
+    """Disable the account at `when`, or enable it with None; False if it already was so."""
+    disabled_at = accounts.c.disabled_at
+    not_yet = disabled_at.is_(None) if when is not None else disabled_at.is_not(None)
+    result = db.execute(
+        accounts.update().where(accounts.c.id == account_id, not_yet).values(disabled_at=when)
+    )
+    return result.rowcount == 1
 
 
 def _revoke_sessions(db: Connection, which: sa.ColumnElement[bool], when: datetime) -> None:

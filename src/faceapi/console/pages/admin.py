@@ -1,11 +1,12 @@
-"""Administration: every account and key, disabling accounts, and per-key limits."""
+"""Administration: every account and key, disabling and enabling accounts, per-key limits."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from faceapi.console.guards import Admin
@@ -39,25 +40,83 @@ def admin_page(request: Request, admin: Admin) -> Response:
     return render(request, "admin.html", context)
 
 
-@router.get("/admin/accounts/{account_id}/disable", name="disable_account")
-def confirm_disabling(request: Request, admin: Admin, account_id: str) -> Response:
-    target = _other_account(request, admin, account_id)
-    return confirmation(
-        request,
-        admin,
-        title=f"Disable {target.email}?",
-        message="Its sessions end and its API keys are refused from the next request on.",
-        action=url(request, "disable_account", account_id=target.id),
-        button="Disable the account",
-        back=url(request, "admin"),
-    )
+def other_account(request: Request, admin: Admin, account_id: str) -> AccountRecord:
+    """The account in the path, if it is not the administrator's own."""
+    target = console_of(request).services.accounts.get(account_id)
+    if target is None:
+        raise HTTPException(404, "There is no such account.")
+    if target.id == admin.id:
+        raise HTTPException(400, "You cannot disable or enable your own account.")
+    return target
+
+
+OtherAccount = Annotated[AccountRecord, Depends(other_account)]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """What the page that asks before disabling or enabling an account says."""
+
+    route: str
+    title: str  # "{email}" is the account's
+    message: str
+    button: str
+    danger: bool
+
+
+DISABLING = AccountChange(
+    "disable_account",
+    "Disable {email}?",
+    "Its sessions end and its API keys are refused from the next request on, until it is "
+    "enabled again.",
+    "Disable the account",
+    danger=True,
+)
+ENABLING = AccountChange(
+    "enable_account",
+    "Enable {email} again?",
+    "It can sign in again, and its API keys work again from the next request on, except those "
+    "revoked one by one. The sessions it had when it was disabled stay ended.",
+    "Enable the account",
+    danger=False,
+)
+
+
+@router.get("/admin/accounts/{account_id}/disable", name=DISABLING.route)
+def confirm_disabling(request: Request, admin: Admin, target: OtherAccount) -> Response:
+    return _confirm_change(request, admin, target, DISABLING)
 
 
 @router.post("/admin/accounts/{account_id}/disable")
-def disable(request: Request, admin: Admin, account_id: str) -> Response:
-    target = _other_account(request, admin, account_id)
+def disable(request: Request, target: OtherAccount) -> Response:
     console_of(request).services.accounts.disable(target.id)
     return redirect(request, "admin")
+
+
+@router.get("/admin/accounts/{account_id}/enable", name=ENABLING.route)
+def confirm_enabling(request: Request, admin: Admin, target: OtherAccount) -> Response:
+    return _confirm_change(request, admin, target, ENABLING)
+
+
+@router.post("/admin/accounts/{account_id}/enable")
+def enable(request: Request, target: OtherAccount) -> Response:
+    console_of(request).services.accounts.enable(target.id)
+    return redirect(request, "admin")
+
+
+def _confirm_change(
+    request: Request, admin: AccountRecord, target: AccountRecord, change: AccountChange
+) -> Response:
+    return confirmation(
+        request,
+        admin,
+        title=change.title.format(email=target.email),
+        message=change.message,
+        action=url(request, change.route, account_id=target.id),
+        button=change.button,
+        back=url(request, "admin"),
+        danger=change.danger,
+    )
 
 
 @router.get("/admin/keys/{key_id}/limits", name="key_limits")
@@ -104,15 +163,6 @@ def _number(text: str, kind: type[N], message: str) -> N | None:
         return kind(text.strip())
     except ValueError as error:
         raise ValueError(message) from error
-
-
-def _other_account(request: Request, admin: AccountRecord, account_id: str) -> AccountRecord:
-    target = console_of(request).services.accounts.get(account_id)
-    if target is None:
-        raise HTTPException(404, "There is no such account.")
-    if target.id == admin.id:
-        raise HTTPException(400, "You cannot disable your own account.")
-    return target
 
 
 def _limits_form(
