@@ -16,6 +16,7 @@ from skimage import data as skimage_data
 
 from faceapi.api import create_app
 from faceapi.engine.pipeline import Engine
+from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import KeyService
 from faceapi.settings import Settings
 from faceapi.storage import SqlStore, open_store
@@ -38,6 +39,20 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (the measuring data lives in ../shared/data)")
     return path
+
+
+class NoFaceEngine:
+    """Finds no face in any photo: an API call still goes through key checks, limits and usage
+    counting, then ends in 3001, without the cost of loading the real models."""
+
+    def configured(self, _options: Any) -> NoFaceEngine:
+        return self
+
+    def analyze(self, *_args: Any, **_kwargs: Any) -> None:
+        raise FaceApiError(ErrorCode.NO_FACE_FOUND)
+
+    def describe_models(self) -> list[dict[str, str]]:
+        return []
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The CLI as scripts use it: keys, accounts, config, models, and local analysis."""
+"""The CLI as scripts use it: keys and their limits, accounts, config, models, local analysis."""
 
 from __future__ import annotations
 
@@ -9,18 +9,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
+from faceapi.api import create_app
 from faceapi.cli.main import main
 from faceapi.errors import ErrorCode
-from tests.conftest import encode
+from faceapi.settings import Settings
+from tests.conftest import NoFaceEngine, encode
 
 Invoke = Callable[..., str]
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    monkeypatch.setenv("FACEAPI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+
+
+@pytest.fixture
+def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    monkeypatch.setenv("FACEAPI_DATABASE_URL", database_url)
     runner = CliRunner()
 
     def invoke(*args: str, code: int = 0, stdin: str | None = None) -> str:
@@ -83,6 +91,50 @@ def test_users_and_the_keys_they_own(run: Invoke) -> None:
 def _statuses(run: Invoke) -> dict[str, str]:
     users = json.loads(run("users", "list", "--json"))
     return {user["email"]: user["status"].split()[0] for user in users}
+
+
+def test_key_limits_set_with_the_cli_are_enforced_by_the_api(
+    run: Invoke, database_url: str
+) -> None:
+    key = run("keys", "create", "--name", "shop").strip().splitlines()[-1]
+    key_id = key.split("_")[1]
+    assert "at least 1" in run("keys", "limits", key_id, "--burst", "0", code=1)
+    assert "finite" in run("keys", "limits", key_id, "--rate", "nan", code=1)
+    assert "at least 0" in run("keys", "limits", key_id, "--monthly-quota", "-1", code=1)
+    assert "no key" in run("keys", "limits", "000000000000", "--rate", "1", code=1)
+    shown = run("keys", "limits", key_id, "--rate", "0.01", "--burst", "2")
+    assert _limit_lines(shown) == {
+        "rate": "0.01 per second this key",
+        "burst": "2 this key",
+        "monthly quota": "none server default",
+    }
+    assert _limit_lines(run("keys", "limits", key_id)) == _limit_lines(shown)  # only shows them
+
+    app = create_app(Settings(database_url=database_url), engine=NoFaceEngine())  # type: ignore[arg-type]
+    with TestClient(app) as api:
+        answers = [
+            api.post("/faceapi/v1/face_age_detection", json={"image": "aGk=", "api_key": key})
+            for _ in range(3)
+        ]
+        assert [answer.json()["code"] for answer in answers] == [
+            ErrorCode.NO_FACE_FOUND,
+            ErrorCode.NO_FACE_FOUND,
+            ErrorCode.RATE_LIMITED,
+        ]
+        assert int(answers[-1].headers["retry-after"]) >= 1
+
+        cleared = run("keys", "limits", key_id, "--clear", "--monthly-quota", "5")
+        assert _limit_lines(cleared)["rate"] == "none server default"
+        assert _limit_lines(cleared)["monthly quota"] == "5 a month this key"
+        answer = api.post("/faceapi/v1/face_age_detection", json={"image": "aGk=", "api_key": key})
+        assert answer.json()["code"] == ErrorCode.NO_FACE_FOUND  # no rate limit any more
+
+
+def _limit_lines(output: str) -> dict[str, str]:
+    """The printed table as {limit: "value set-by"}, spacing folded."""
+    lines = output.strip().splitlines()[2:]  # after the title and the table's header
+    rows = [line.split("  ", 1) for line in lines]
+    return {name.strip(): " ".join(rest.split()) for name, rest in rows}
 
 
 def test_config_shows_effective_settings(

@@ -1,7 +1,6 @@
 """The console over HTTP without a browser: sessions, CSRF, permissions, keys, limits.
 
-The app runs with an engine that finds no face in any photo: the console never analyses, and
-an API call still goes through key checks, limits and usage counting before it ends in 3001.
+The app runs with an engine that finds no face in any photo (the console never analyses).
 """
 
 from __future__ import annotations
@@ -20,25 +19,15 @@ from fastapi.testclient import TestClient
 
 from faceapi.api import create_app
 from faceapi.console.sessions import COOKIE_NAME, Session, SessionCodec
-from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.errors import ErrorCode
 from faceapi.services.accounts import ACCOUNT_THROTTLE
 from faceapi.settings import Settings
+from tests.conftest import NoFaceEngine
 
 PASSWORD = "correct horse battery"
 AGE = "/faceapi/v1/face_age_detection"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _NEW_KEY = re.compile(r"data-remember-key>([^<]+)<")
-
-
-class NoFaceEngine:
-    def configured(self, _options: Any) -> NoFaceEngine:
-        return self
-
-    def analyze(self, *_args: Any, **_kwargs: Any) -> None:
-        raise FaceApiError(ErrorCode.NO_FACE_FOUND)
-
-    def describe_models(self) -> list[dict[str, str]]:
-        return []
 
 
 AppFactory = Callable[..., FastAPI]
@@ -324,6 +313,7 @@ def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
     admin = make_admin(app)
     limits = f"/console/admin/keys/{key_id(key)}/limits"
     assert submit(admin, limits, burst="zero").status_code == 400
+    assert "finite" in submit(admin, limits, rate_per_second="nan").text
     submit(admin, limits, monthly_quota="2")
     assert "2 a month" in ada.get("/console/settings").text
     assert [api_code(app, key) for _ in range(2)] == [ErrorCode.NO_FACE_FOUND] * 2

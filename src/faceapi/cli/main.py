@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
 from faceapi.services.keys import KeyService
+from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
-from faceapi.storage import AccountRecord, Store, open_store
+from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
 
 
 def _settings(context: click.Context) -> Settings:
@@ -82,7 +84,7 @@ def _app_from_environment() -> FastAPI:
 
 @main.group()
 def keys() -> None:
-    """Create, list and revoke API keys."""
+    """Create, list and revoke API keys, and set their limits."""
 
 
 @keys.command("create")
@@ -133,6 +135,63 @@ def keys_revoke(context: click.Context, key_id: str) -> None:
         if not KeyService(store).revoke(key_id):
             raise click.ClickException(f"no active key with id {key_id}")
     click.echo(f"Revoked key {key_id}.")
+
+
+@keys.command("limits")
+@click.argument("key_id")
+@click.option("--rate", type=float, help="Requests per second; 0 means no rate limit.")
+@click.option("--burst", type=int, help="Requests at once before the rate applies; at least 1.")
+@click.option(
+    "--monthly-quota", type=int, help="Requests per calendar month (UTC); 0 means no quota."
+)
+@click.option(
+    "--clear", is_flag=True, help="Server defaults first, then only the limits given here."
+)
+@click.pass_context
+def keys_limits(
+    context: click.Context,
+    key_id: str,
+    rate: float | None,
+    burst: int | None,
+    monthly_quota: int | None,
+    clear: bool,
+) -> None:
+    """Set a key's own limits (those given; the others stay) and print the limits in force."""
+    asked = {"rate_per_second": rate, "burst": burst, "monthly_quota": monthly_quota}
+    with _open_store(context) as store:
+        keys = KeyService(store)
+        key = keys.get(key_id)
+        if key is None:
+            raise click.ClickException(f"no key with id {key_id}")
+        own = replace(
+            KeyLimits() if clear else key.limits,
+            **{name: value for name, value in asked.items() if value is not None},
+        )
+        try:
+            keys.set_limits(key.id, own)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+        usage = UsageService(store, _settings(context).default_limits())
+        in_force = usage.limits_for(replace(key, limits=own))
+    click.echo(f"Limits in force for key {key.id} ({key.name}):")
+    _print_rows(_limit_rows(own, in_force), as_json=False, empty="")
+
+
+def _limit_rows(own: KeyLimits, in_force: Limits) -> list[dict[str, str]]:
+    rate, quota = in_force.rate_per_second, in_force.monthly_quota
+    limits = [
+        ("rate", own.rate_per_second, f"{rate:g} per second" if rate > 0 else "none"),
+        ("burst", own.burst, str(in_force.burst)),
+        ("monthly quota", own.monthly_quota, f"{quota:,} a month" if quota > 0 else "none"),
+    ]
+    return [
+        {
+            "limit": name,
+            "in force": text,
+            "set by": "server default" if value is None else "this key",
+        }
+        for name, value, text in limits
+    ]
 
 
 @main.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from faceapi.storage import ApiKeyRecord, KeyLimits, Store
 KEY_PREFIX = "fa"
 _ID_BYTES = 6  # public identifier, 12 hex digits
 _SECRET_BYTES = 24  # 192 random bits: a hash needs no salt or stretching at this strength
+_MAX_COUNT = 2**31 - 1  # burst and quota are SQL INTEGER columns: 32 bits on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,24 @@ class KeyService:
         return new
 
     def set_limits(self, key_id: str, limits: KeyLimits) -> bool:
+        """Replace the key's own limits; False if there is no such key.
+
+        Raises ValueError, worded for the person who typed the limits, if one is out of range.
+        """
+        _check_limits(limits)
         return self._store.set_key_limits(key_id, limits)
+
+
+def _check_limits(limits: KeyLimits) -> None:
+    rate, burst, quota = limits.rate_per_second, limits.burst, limits.monthly_quota
+    if rate is not None and not 0 <= rate < math.inf:  # NaN fails too
+        raise ValueError("The rate must be a finite number, at least 0 (0 means no rate limit).")
+    if burst is not None and not 1 <= burst <= _MAX_COUNT:
+        raise ValueError(f"The burst must be at least 1 and at most {_MAX_COUNT}.")
+    if quota is not None and not 0 <= quota <= _MAX_COUNT:
+        raise ValueError(
+            f"The monthly quota must be at least 0 (0 means no quota) and at most {_MAX_COUNT}."
+        )
 
 
 def _hash(secret: str) -> bytes:

@@ -136,24 +136,19 @@ def set_limits(
     form = {"rate_per_second": rate_per_second, "burst": burst, "monthly_quota": monthly_quota}
     try:
         limits = parse_limits(rate_per_second, burst, monthly_quota)
+        console_of(request).services.keys.set_limits(key.id, limits)  # checks the ranges
     except ValueError as error:
         return _limits_form(request, admin, key, form, str(error))
-    console_of(request).services.keys.set_limits(key.id, limits)
     return redirect(request, "admin")
 
 
 def parse_limits(rate_per_second: str, burst: str, monthly_quota: str) -> KeyLimits:
     """The form's fields; a blank one means the server's default."""
-    rate = _number(rate_per_second, float, "The rate must be a number of requests per second.")
-    burst_size = _number(burst, int, "The burst must be a whole number of requests.")
-    quota = _number(monthly_quota, int, "The monthly quota must be a whole number of requests.")
-    if rate is not None and rate < 0:
-        raise ValueError("The rate cannot be negative; 0 means no rate limit.")
-    if burst_size is not None and burst_size < 1:
-        raise ValueError("The burst must be at least 1.")
-    if quota is not None and quota < 0:
-        raise ValueError("The monthly quota cannot be negative; 0 means no quota.")
-    return KeyLimits(rate, burst_size, quota)
+    return KeyLimits(
+        _number(rate_per_second, float, "The rate must be a number of requests per second."),
+        _number(burst, int, "The burst must be a whole number of requests."),
+        _number(monthly_quota, int, "The monthly quota must be a whole number of requests."),
+    )
 
 
 def _number(text: str, kind: type[N], message: str) -> N | None:
