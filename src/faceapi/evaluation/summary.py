@@ -54,6 +54,7 @@ def _header(report: Metrics) -> str:
         f"- Detector: {DETECTOR[options['crops']]}; workers: {options['workers']}; "
         f"created {report['created']}",
         f"- Versions: {_inline(report['versions']['packages'])}",
+        f"- Our engine (settings, e.g. FACEAPI_AGE_MODELS): {_engine(report['versions'])}",
         "",
         "Δ is ours minus the peer. Lower is better for MAE, time, 'no face' and the 13-17 "
         "pre-check; higher is better for accuracy, recall and 'within 5 years'.",
@@ -220,5 +221,16 @@ def _lookup(metrics: Metrics, path: tuple[str, ...]) -> Any:
     return value
 
 
-def _inline(packages: dict[str, str]) -> str:
-    return ", ".join(f"{name} {version}" for name, version in packages.items())
+def _engine(versions: Metrics) -> str:
+    """The options that choose and tune our models; they change figures, not the command."""
+    options = next(iter(versions["systems"].values())).get("engine_options", {})
+    parts = [
+        f"{key} {', '.join(value)}" for key, value in options.items() if key.endswith("_models")
+    ]
+    if "detector" in options:
+        parts.append(f"detector {_inline(options['detector'])}")
+    return "; ".join(parts)
+
+
+def _inline(values: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in values.items())
