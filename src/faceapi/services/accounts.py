@@ -109,9 +109,9 @@ class AccountService:
         if not self._verify(account.password_hash, current):
             raise WrongCredentialsError("The current password is wrong.")
         _check_password(new)
-        # Sessions end first: should storing the password then fail, none outlives the attempt.
-        self._store.revoke_sessions_of(account.id, datetime.now(UTC))
-        return self._set_password(account, new)
+        # The slow hash comes first; the new hash and the end of every session are then one
+        # transaction, so there is no moment in which the old password still opens a session.
+        return self._set_password(account, new, end_sessions=True)
 
     def get(self, account_id: str) -> AccountRecord | None:
         return self._store.get_account(account_id)
@@ -134,9 +134,13 @@ class AccountService:
         """The random key that signs console sessions: made once, shared by every worker."""
         return self._store.ensure_secret(_SIGNING_KEY_NAME, secrets.token_bytes(32))
 
-    def _set_password(self, account: AccountRecord, password: str) -> AccountRecord:
+    def _set_password(
+        self, account: AccountRecord, password: str, *, end_sessions: bool = False
+    ) -> AccountRecord:
         password_hash = self._hasher.hash(password)
-        self._store.set_password_hash(account.id, password_hash)
+        self._store.set_password_hash(
+            account.id, password_hash, end_sessions_at=datetime.now(UTC) if end_sessions else None
+        )
         return replace(account, password_hash=password_hash)
 
     def _verify(self, password_hash: str, password: str) -> bool:

@@ -134,7 +134,12 @@ class Store(Protocol):
 
     def list_accounts(self) -> list[AccountRecord]: ...
 
-    def set_password_hash(self, account_id: str, password_hash: str) -> None: ...
+    def set_password_hash(
+        self, account_id: str, password_hash: str, *, end_sessions_at: datetime | None = None
+    ) -> None:
+        """Store a new hash; with `end_sessions_at`, revoke the account's sessions in the same
+        transaction, so the old password never again starts or keeps one."""
+        ...
 
     def disable_account(self, account_id: str, when: datetime) -> bool:
         """Mark the account disabled and revoke its sessions, at once.
@@ -154,10 +159,6 @@ class Store(Protocol):
     def get_session(self, id_hash: str) -> SessionRecord | None: ...
 
     def revoke_session(self, id_hash: str, when: datetime) -> None: ...
-
-    def revoke_sessions_of(self, account_id: str, when: datetime) -> None:
-        """Revoke every session of the account."""
-        ...
 
     def take_sign_in_token(
         self, bucket: str, now: float, interval: float, burst: int

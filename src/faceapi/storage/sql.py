@@ -211,13 +211,17 @@ class SqlStore:
             rows = db.execute(accounts.select().order_by(accounts.c.created_at)).all()
         return [_account_record(row._mapping) for row in rows]
 
-    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+    def set_password_hash(
+        self, account_id: str, password_hash: str, *, end_sessions_at: datetime | None = None
+    ) -> None:
         with self._engine.begin() as db:
             db.execute(
                 accounts.update()
                 .where(accounts.c.id == account_id)
                 .values(password_hash=password_hash)
             )
+            if end_sessions_at is not None:
+                _revoke_sessions(db, console_sessions.c.account_id == account_id, end_sessions_at)
 
     def disable_account(self, account_id: str, when: datetime) -> bool:
         with self._engine.begin() as db:
@@ -247,10 +251,6 @@ class SqlStore:
     def revoke_session(self, id_hash: str, when: datetime) -> None:
         with self._engine.begin() as db:
             _revoke_sessions(db, console_sessions.c.id_hash == id_hash, when)
-
-    def revoke_sessions_of(self, account_id: str, when: datetime) -> None:
-        with self._engine.begin() as db:
-            _revoke_sessions(db, console_sessions.c.account_id == account_id, when)
 
     def take_sign_in_token(
         self, bucket: str, now: float, interval: float, burst: int
