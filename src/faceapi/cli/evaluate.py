@@ -13,7 +13,7 @@ import click
 from faceapi.api.contract import ENDPOINTS
 from faceapi.engine.manifest import ModelUnavailableError
 from faceapi.evaluation.bench import report as bench_report
-from faceapi.evaluation.bench.images import DEFAULT_DATA_DIR, bench_images
+from faceapi.evaluation.bench.images import DEFAULT_DATA_DIR, bench_images, has_shared_images
 from faceapi.evaluation.bench.load import Budget
 from faceapi.evaluation.bench.monitor import tree_rss
 from faceapi.evaluation.bench.profile import stage_profile
@@ -170,6 +170,8 @@ def bench(
     """Drive the server over HTTP at each concurrency, then profile each stage in process."""
     if url is not None and api_key is None:
         raise click.UsageError("--url needs --api-key")
+    if not has_shared_images(data_dir):
+        click.echo(f"{data_dir} has no bench images; using scikit-image's astronaut", err=True)
     images = bench_images(data_dir)
     chosen = [e for e in ENDPOINTS if not endpoints or e.task.value in endpoints]
     budget = Budget(requests=requests) if requests else Budget(seconds=duration)

@@ -30,10 +30,14 @@ class BenchImage:
     source: str
 
 
+def has_shared_images(data_dir: Path) -> bool:
+    return (data_dir / FACE_CROP).is_file() and (data_dir / GROUP_PHOTO).is_file()
+
+
 def bench_images(data_dir: Path) -> list[BenchImage]:
     """From the shared data where present, else built from scikit-image's astronaut."""
     crop_file, group_file = data_dir / FACE_CROP, data_dir / GROUP_PHOTO
-    if crop_file.is_file() and group_file.is_file():
+    if has_shared_images(data_dir):
         face = Image.open(crop_file).convert("RGB")
         crop = _image("face-200", crop_file.read_bytes(), str(crop_file))
         group = _image("group-1920", group_file.read_bytes(), str(group_file))
