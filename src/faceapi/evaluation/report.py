@@ -84,7 +84,9 @@ def attribute_metrics(samples: Sequence[Sample], outcomes: Sequence[Outcome]) ->
             [o.gender for _, o in gendered],
             _groupings([s for s, _ in gendered]),
         )
-    expressive = [(s, o) for s, o in analysed if s.expression and o.expression]
+    expressive = [
+        (s, o) for s, o in analysed if s.expression is not None and o.expression is not None
+    ]
     if expressive:
         result["expression"] = expression_metrics(
             [s.expression for s, _ in expressive],
