@@ -3,7 +3,8 @@
 The graph averages softmax probabilities over every net and over the mirrored image (flip
 test-time augmentation), so the product runs one file with one input and one output.
 
-Example: python export.py /work/venvs/train-cache/net-seed1.pt /work/venvs/train-cache/net-seed2.pt
+Example: python export.py /work/venvs/train-cache/net-seed2.pt
+(several checkpoints give one graph that averages them)
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class Ensemble(nn.Module):
 def load_net(path: Path) -> ExpressionNet:
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     stages = tuple(tuple(s) for s in checkpoint["config"]["stages"])
-    net = ExpressionNet(stages)
+    # Checkpoints from before dropout was a setting lack the key; they used 0.4.
+    net = ExpressionNet(stages, checkpoint["config"].get("dropout", 0.4))
     net.load_state_dict(checkpoint["state_dict"])
     return net.eval()
 
