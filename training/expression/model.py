@@ -29,7 +29,7 @@ def _stage(c_in: int, c_out: int, convs: int) -> nn.Sequential:
 class ExpressionNet(nn.Module):
     """VGG-style stages, global average pool, a dropout MLP head; returns logits."""
 
-    def __init__(self, stages: tuple[tuple[int, int], ...] = STAGES, dropout: float = 0.4) -> None:
+    def __init__(self, stages: tuple[tuple[int, int], ...] = STAGES, dropout: float = 0.2) -> None:
         super().__init__()
         blocks, c_in = [], 1
         for width, convs in stages:

@@ -44,7 +44,7 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def augment(x: torch.Tensor, gen: torch.Generator, erase_prob: float = 0.5) -> torch.Tensor:
+def augment(x: torch.Tensor, gen: torch.Generator, erase_prob: float) -> torch.Tensor:
     """Random flip, scale, rotation, shift, brightness/contrast and erasing on a [N,1,H,W] batch.
 
     Geometric jitter stands in for the different framing a face detector gives at inference.
@@ -77,7 +77,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, erase_prob: float = 0.5) -> t
     return random_erase(x, gen, erase_prob)
 
 
-def random_erase(x: torch.Tensor, gen: torch.Generator, p: float = 0.5) -> torch.Tensor:
+def random_erase(x: torch.Tensor, gen: torch.Generator, p: float) -> torch.Tensor:
     """Fill one random rectangle (2-20% of the area) with noise in half of the images."""
     n, _, h, w = x.shape
     x = x.clone()
