@@ -18,14 +18,17 @@ GROUP_FACES = {"group1.jpg": 3, "group2.jpg": 3, "group3.jpg": 3, "group4.jpg": 
                "group5.jpg": 5, "group6.jpg": 4}  # fmt: skip
 
 
-def utkface(low: int, high: int) -> list[dict[str, str]]:
-    """UTKFace dev faces aged low..high, in a fixed order."""
-    folder = shared_data("utkface-dev")
+def labelled(dataset: str) -> list[dict[str, str]]:
+    """The rows of a dataset's labels.csv in file order, each with the image's `path`."""
+    folder = shared_data(dataset)
     with (folder / "labels.csv").open() as handle:
         rows = sorted(csv.DictReader(handle), key=lambda row: row["file"])
-    return [
-        row | {"path": str(folder / row["file"])} for row in rows if low <= int(row["age"]) <= high
-    ]
+    return [row | {"path": str(folder / row["file"])} for row in rows]
+
+
+def utkface(low: int, high: int) -> list[dict[str, str]]:
+    """UTKFace dev faces aged low..high, in a fixed order."""
+    return [row for row in labelled("utkface-dev") if low <= int(row["age"]) <= high]
 
 
 def estimate(engine: Engine, path: str, task: Task) -> float:
@@ -60,16 +63,11 @@ def test_every_face_in_the_group_photos_is_found(engine: Engine, photo: str, fac
 
 def fer_val(per_class: int) -> list[dict[str, str]]:
     """The first `per_class` FER2013 val faces of each expression, in file order."""
-    folder = shared_data("fer2013")
-    with (folder / "labels.csv").open() as handle:
-        rows = sorted(
-            (row for row in csv.DictReader(handle) if row["split"] == "val"),
-            key=lambda row: row["file"],
-        )
+    val = [row for row in labelled("fer2013") if row["split"] == "val"]
     return [
-        row | {"path": str(folder / row["file"])}
+        row
         for expression in EXPRESSIONS
-        for row in [r for r in rows if r["expression"] == expression][:per_class]
+        for row in [r for r in val if r["expression"] == expression][:per_class]
     ]
 
 
