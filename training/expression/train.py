@@ -1,6 +1,7 @@
 """Train one ExpressionNet on FER2013 train minus the fixed 10% hold-out.
 
-The shipped network: python train.py --seed 2 --out /work/venvs/train-cache/net-seed2.pt
+The shipped network is three runs, each continuing from the last (README.md, "Reproduce"):
+python train.py --seed 2 --out /work/venvs/train-cache/net-seed2.pt, then two more with --init.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     p.add_argument("--out", type=Path, required=True, help="checkpoint path, outside the repo")
+    p.add_argument("--init", type=Path, help="start from this checkpoint's weights")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--batch-size", type=int, default=128)
@@ -146,6 +148,8 @@ def main() -> None:
     print(f"fit {len(fit_idx)} images, hold-out {held.sum()}, blank dropped {dropped}")
 
     model = ExpressionNet(STAGES, args.dropout)
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["state_dict"])
     weights = class_weights(labels[fit_idx], args.class_weight_power)
     print("class weights", dict(zip(EXPRESSIONS, weights.numpy().round(2).tolist(), strict=True)))
     loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=args.label_smoothing)
