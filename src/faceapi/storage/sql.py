@@ -311,11 +311,10 @@ def open_store(url: str) -> SqlStore:
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
     # WAL lets readers proceed while a writer commits; the timeout makes concurrent writers
-    # from several server processes wait their turn instead of failing. The timeout comes
-    # first: switching a new database to WAL takes a lock another process may be holding.
+    # from several server processes wait their turn instead of failing.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable enough, one fsync fewer
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
