@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -133,6 +135,26 @@ def test_counts_stay_exact_across_processes(tmp_path: Path) -> None:
     (row,) = store.usage(date(2000, 1, 1))
     assert row.count == 160
     store.close()
+
+
+def test_opening_waits_for_another_process_holding_a_new_database(tmp_path: Path) -> None:
+    """A second server process may open the file while the first still holds its write lock:
+    opening waits for the lock (pysqlite's busy timeout) instead of failing."""
+    path = tmp_path / "new.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE early (x)")
+    release = threading.Timer(0.5, holder.execute, args=("COMMIT",))
+    started = time.monotonic()
+    release.start()
+    try:
+        store = open_store(f"sqlite:///{path}")  # switches to WAL and creates the schema
+        assert time.monotonic() - started >= 0.4  # it waited for the lock rather than fail
+        KeyService(store).create("x")
+        store.close()
+    finally:
+        release.join()
+        holder.close()
 
 
 def test_database_is_a_plain_sqlite_file(store: SqlStore, tmp_path: Path) -> None:
