@@ -1,8 +1,8 @@
 """The console in a real headless Chromium against a real `faceapi serve` (two workers).
 
 Debian's chromium is driven by Playwright; no browser is ever downloaded. Every page visited
-is saved to artifacts/screenshots/. The webcam button cannot be exercised without a camera:
-these tests upload a photo instead.
+is saved to artifacts/screenshots/. The camera is Chromium's fake capture device, playing a
+photo written as a Y4M video.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
+from PIL import Image
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    expect,
+    sync_playwright,
+)
 
 from faceapi.errors import ErrorCode
 from tests.conftest import REPO, encode
@@ -50,13 +59,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
@@ -66,11 +80,17 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.on("requestfailed", lambda request: errors.append(f"{request.url} failed"))
+    opened.on("requestfailed", lambda request: _check_failure(request, errors))
     opened.on("response", lambda response: _check_asset(response, errors))
     yield opened
     context.close()
     assert not errors
+
+
+def _check_failure(request: Request, errors: list[str]) -> None:
+    """A request cut short by navigating on or closing the page (such as the favicon) is fine."""
+    if request.failure != "net::ERR_ABORTED":
+        errors.append(f"{request.url} failed: {request.failure}")
 
 
 def _check_asset(response: Response, errors: list[str]) -> None:
@@ -89,6 +109,31 @@ def photo(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Pa
 @pytest.fixture(scope="module")
 def image(photo: Path) -> str:
     return base64.b64encode(photo.read_bytes()).decode()
+
+
+@pytest.fixture(scope="module")
+def camera_browser(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray
+) -> Iterator[Browser]:
+    """Chromium whose camera films the astronaut; the page must still be granted the camera."""
+    video = tmp_path_factory.mktemp("camera") / "astronaut.y4m"
+    write_y4m(astronaut, video)
+    camera = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"]
+    launched = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS + camera
+    )
+    yield launched
+    launched.close()
+
+
+def write_y4m(rgb: np.ndarray, path: Path) -> None:
+    """One frame of YUV 4:2:0, the format Chromium's fake camera plays (and loops)."""
+    height, width = rgb.shape[:2]
+    y, cb, cr = Image.fromarray(rgb).convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = [y.tobytes(), cb.resize(half).tobytes(), cr.resize(half).tobytes()]
+    header = f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"FRAME\n" + b"".join(planes))
 
 
 def shot(page: Page, name: str) -> None:
@@ -216,3 +261,55 @@ def test_an_administrator_limits_a_key_and_disables_and_enables_an_account(
     page.get_by_role("button", name="Enable the account").click()
     expect(page.get_by_role("link", name="Disable partner@example.com")).to_be_visible()
     assert api(server, image, key).json()["code"] == ErrorCode.RATE_LIMITED  # accepted; quota used
+
+
+def test_a_developer_takes_the_photo_with_the_camera(
+    server: Server, camera_browser: Browser
+) -> None:
+    context = camera_browser.new_context(viewport=LAPTOP)
+    context.grant_permissions(["camera"], origin=server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    server.cli("users", "create", "camera@example.com", "--password-stdin", stdin=PASSWORD)
+    sign_in(page, server, "camera@example.com")
+    key = create_key(page, server, "camera")
+
+    page.goto(f"{server.url}/console/try")
+    page.get_by_role("button", name="Use the camera").click()
+    expect(page.get_by_label("Camera preview")).to_be_visible()
+    page.wait_for_function("document.getElementById('camera-video').videoWidth > 0")
+    shot(page, "try-it-camera")
+    page.evaluate(
+        "window.cameraTracks = document.getElementById('camera-video').srcObject.getTracks()"
+    )
+    page.get_by_role("button", name="Take the photo").click()
+    expect(page.locator("#try-status")).to_have_text("Ready to send camera.jpg.")
+    # The camera is closed again: hidden, detached and every track stopped.
+    expect(page.get_by_label("Camera preview")).to_be_hidden()
+    assert page.evaluate("document.getElementById('camera-video').srcObject") is None
+    assert page.evaluate("window.cameraTracks.map((track) => track.readyState)") == ["ended"]
+    expect(page.get_by_label("API key")).to_have_value(key)
+    page.get_by_role("button", name="Analyse the photo").click()
+    # The filmed astronaut is found and read as in the uploaded photo.
+    expect(page.locator("#gender-result")).to_have_text(
+        re.compile(r"^Female · \d+ %$"), timeout=60_000
+    )
+    expect(page.locator("#age-result")).to_have_text(re.compile(r"^\d+ years$"))
+    context.close()
+    assert not errors
+
+
+def test_a_camera_the_page_may_not_use_gets_a_clear_message(
+    server: Server, camera_browser: Browser
+) -> None:
+    context = camera_browser.new_context(viewport=LAPTOP)  # camera permission not granted
+    page = context.new_page()
+    sign_in(page, server, "camera@example.com")
+    page.goto(f"{server.url}/console/try")
+    page.get_by_role("button", name="Use the camera").click()
+    expect(page.locator("#try-status")).to_have_text(
+        "The camera could not be opened (NotAllowedError). Choose a photo instead."
+    )
+    expect(page.get_by_label("Camera preview")).to_be_hidden()
+    context.close()

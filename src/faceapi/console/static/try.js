@@ -49,8 +49,10 @@
     const video = document.getElementById("camera-video");
     let stream = null;
     const close = () => {
+      // Stopping every track turns the camera (and its light) off.
       if (stream) stream.getTracks().forEach((track) => track.stop());
       stream = null;
+      video.srcObject = null;
       panel.hidden = true;
       open.hidden = false;
     };
