@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,8 +76,14 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser profile; the test fails on a script error or an asset that fails."""
-    context = browser.new_context(viewport=LAPTOP)
+    with watched_page(browser) as opened:
+        yield opened
+
+
+@contextmanager
+def watched_page(browser: Browser, *permissions: str) -> Iterator[Page]:
+    """A fresh browser profile granted `permissions`; fails on a script error or a failed asset."""
+    context = browser.new_context(viewport=LAPTOP, permissions=list(permissions))
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
@@ -263,53 +270,50 @@ def test_an_administrator_limits_a_key_and_disables_and_enables_an_account(
     assert api(server, image, key).json()["code"] == ErrorCode.RATE_LIMITED  # accepted; quota used
 
 
-def test_a_developer_takes_the_photo_with_the_camera(
-    server: Server, camera_browser: Browser
-) -> None:
-    context = camera_browser.new_context(viewport=LAPTOP)
-    context.grant_permissions(["camera"], origin=server.url)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+@pytest.fixture(scope="module")
+def camera_user(server: Server) -> str:
     server.cli("users", "create", "camera@example.com", "--password-stdin", stdin=PASSWORD)
-    sign_in(page, server, "camera@example.com")
-    key = create_key(page, server, "camera")
+    return "camera@example.com"
 
-    page.goto(f"{server.url}/console/try")
-    page.get_by_role("button", name="Use the camera").click()
-    expect(page.get_by_label("Camera preview")).to_be_visible()
-    page.wait_for_function("document.getElementById('camera-video').videoWidth > 0")
-    shot(page, "try-it-camera")
-    page.evaluate(
-        "window.cameraTracks = document.getElementById('camera-video').srcObject.getTracks()"
-    )
-    page.get_by_role("button", name="Take the photo").click()
-    expect(page.locator("#try-status")).to_have_text("Ready to send camera.jpg.")
-    # The camera is closed again: hidden, detached and every track stopped.
-    expect(page.get_by_label("Camera preview")).to_be_hidden()
-    assert page.evaluate("document.getElementById('camera-video').srcObject") is None
-    assert page.evaluate("window.cameraTracks.map((track) => track.readyState)") == ["ended"]
-    expect(page.get_by_label("API key")).to_have_value(key)
-    page.get_by_role("button", name="Analyse the photo").click()
-    # The filmed astronaut is found and read as in the uploaded photo.
-    expect(page.locator("#gender-result")).to_have_text(
-        re.compile(r"^Female · \d+ %$"), timeout=60_000
-    )
-    expect(page.locator("#age-result")).to_have_text(re.compile(r"^\d+ years$"))
-    context.close()
-    assert not errors
+
+def test_a_developer_takes_the_photo_with_the_camera(
+    server: Server, camera_browser: Browser, camera_user: str
+) -> None:
+    with watched_page(camera_browser, "camera") as page:
+        sign_in(page, server, camera_user)
+        key = create_key(page, server, "camera")
+
+        page.goto(f"{server.url}/console/try")
+        page.get_by_role("button", name="Use the camera").click()
+        expect(page.get_by_label("Camera preview")).to_be_visible()
+        page.wait_for_function("document.getElementById('camera-video').videoWidth > 0")
+        shot(page, "try-it-camera")
+        page.evaluate(
+            "window.cameraTracks = document.getElementById('camera-video').srcObject.getTracks()"
+        )
+        page.get_by_role("button", name="Take the photo").click()
+        expect(page.locator("#try-status")).to_have_text("Ready to send camera.jpg.")
+        # The camera is closed again: hidden, detached and every track stopped.
+        expect(page.get_by_label("Camera preview")).to_be_hidden()
+        assert page.evaluate("document.getElementById('camera-video').srcObject") is None
+        assert page.evaluate("window.cameraTracks.map((track) => track.readyState)") == ["ended"]
+        expect(page.get_by_label("API key")).to_have_value(key)
+        page.get_by_role("button", name="Analyse the photo").click()
+        # The filmed astronaut is found and read as in the uploaded photo.
+        expect(page.locator("#gender-result")).to_have_text(
+            re.compile(r"^Female · \d+ %$"), timeout=60_000
+        )
+        expect(page.locator("#age-result")).to_have_text(re.compile(r"^\d+ years$"))
 
 
 def test_a_camera_the_page_may_not_use_gets_a_clear_message(
-    server: Server, camera_browser: Browser
+    server: Server, camera_browser: Browser, camera_user: str
 ) -> None:
-    context = camera_browser.new_context(viewport=LAPTOP)  # camera permission not granted
-    page = context.new_page()
-    sign_in(page, server, "camera@example.com")
-    page.goto(f"{server.url}/console/try")
-    page.get_by_role("button", name="Use the camera").click()
-    expect(page.locator("#try-status")).to_have_text(
-        "The camera could not be opened (NotAllowedError). Choose a photo instead."
-    )
-    expect(page.get_by_label("Camera preview")).to_be_hidden()
-    context.close()
+    with watched_page(camera_browser) as page:  # the camera permission is not granted
+        sign_in(page, server, camera_user)
+        page.goto(f"{server.url}/console/try")
+        page.get_by_role("button", name="Use the camera").click()
+        expect(page.locator("#try-status")).to_have_text(
+            "The camera could not be opened (NotAllowedError). Choose a photo instead."
+        )
+        expect(page.get_by_label("Camera preview")).to_be_hidden()
