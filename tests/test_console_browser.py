@@ -67,8 +67,14 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    with launched_chromium(playwright) as launched:
+        yield launched
+
+
+@contextmanager
+def launched_chromium(playwright: Playwright, *extra_args: str) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
     )
     yield launched
     launched.close()
@@ -126,11 +132,8 @@ def camera_browser(
     video = tmp_path_factory.mktemp("camera") / "astronaut.y4m"
     write_y4m(astronaut, video)
     camera = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"]
-    launched = playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS + camera
-    )
-    yield launched
-    launched.close()
+    with launched_chromium(playwright, *camera) as launched:
+        yield launched
 
 
 def write_y4m(rgb: np.ndarray, path: Path) -> None:
