@@ -289,7 +289,9 @@ def test_a_developer_takes_the_photo_with_the_camera(
         page.goto(f"{server.url}/console/try")
         page.get_by_role("button", name="Use the camera").click()
         expect(page.get_by_label("Camera preview")).to_be_visible()
-        page.wait_for_function("document.getElementById('camera-video').videoWidth > 0")
+        # The preview plays the filmed frame. (A polling wait_for_function would need eval,
+        # which the console's Content-Security-Policy rightly forbids.)
+        expect(page.locator("#camera-video")).to_have_js_property("videoWidth", 512)
         shot(page, "try-it-camera")
         page.evaluate(
             "window.cameraTracks = document.getElementById('camera-video').srcObject.getTracks()"
