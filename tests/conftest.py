@@ -33,6 +33,11 @@ def encode(image: np.ndarray | Image.Image, fmt: str = "JPEG", **options: Any) -
     return buffer.getvalue()
 
 
+def key_secret(key: str) -> str:
+    """The secret part of an API key "fa_<id>_<secret>"; the secret itself may contain "_"."""
+    return key.split("_", 2)[2]
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data; skips the test where that folder is absent."""
     path = DATA_DIR.joinpath(*parts)
