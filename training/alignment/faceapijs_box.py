@@ -1,10 +1,13 @@
-"""Measure how face-api.js's "aligned box" relates to RetinaFace's box, on data we may fit on.
+"""Measure how face-api.js's boxes relate to RetinaFace's box, on data we may fit on.
 
-face-api.js feeds its age/gender and expression nets the bounding box of its 68 landmarks
-grown by 10% per side. We run those nets on boxes derived from RetinaFace instead, with the
-four numbers printed here. Faces: the six group photos (MIT), scikit-image's astronaut and
-cameraman (public domain) and FER2013 *train* frames; never UTKFace. Needs the face-api.js
-peer (npm ci --ignore-scripts --prefix peers/faceapijs).
+face-api.js runs its 68-landmark net on its SSD detector's box, then feeds its age/gender and
+expression nets the bounding box of those landmarks grown by 10% per side (the "aligned box").
+The engine runs those nets on a box derived from RetinaFace's with the aligned-box numbers
+printed here (`FACEAPIJS_BOX` in engine/estimators.py); faceapijs_landmarks.py, which
+measures face-api.js's own landmark route, starts from the detector-box numbers. Faces: the
+six group photos (MIT), scikit-image's astronaut and cameraman (public domain) and FER2013
+*train* frames; never UTKFace. Needs the face-api.js peer (npm ci --ignore-scripts --prefix
+peers/faceapijs).
 
     python training/alignment/faceapijs_box.py --data ../shared/data --fer 400
 """
@@ -51,7 +54,7 @@ def main() -> None:
 
     store = ModelStore.from_manifest(Settings().npm_models_dir)
     retinaface = RetinaFace(store.read(RetinaFace.MANIFEST_ID))
-    relations = []
+    relations: dict[str, list[list[float]]] = {"detector box": [], "aligned box": []}
     with FaceApiJsPeer() as peer:
         for image in photos(args.data, args.fer):
             for face in retinaface.detect(image, score_threshold=0.8):
@@ -62,25 +65,36 @@ def main() -> None:
                 found = peer.pipeline(np.ascontiguousarray(crop))
                 if found is None:
                     continue
-                ax, ay, aw, ah = found.aligned_box
-                centre_x, centre_y = (x1 + x2) / 2 - left, (y1 + y2) / 2 - top
-                if abs(ax + aw / 2 - centre_x) > face.width / 2:
+                centre = ((x1 + x2) / 2 - left, (y1 + y2) / 2 - top)
+                ax, _, aw, _ = found.aligned_box
+                if abs(ax + aw / 2 - centre[0]) > face.width / 2:
                     continue  # face-api.js picked a different face
-                relations.append(
-                    [
-                        aw / face.width,
-                        ah / face.height,
-                        (ax + aw / 2 - centre_x) / face.width,
-                        (ay + ah / 2 - centre_y) / face.height,
-                    ]
-                )
-    median = np.median(np.array(relations), axis=0)
-    spread = np.percentile(np.array(relations), [25, 75], axis=0)
-    print(f"{len(relations)} faces matched")
-    for name, value, (low, high) in zip(
-        ("WIDTH_SCALE", "HEIGHT_SCALE", "SHIFT_X", "SHIFT_Y"), median, spread.T, strict=True
-    ):
-        print(f"{name} = {value:.3f}  (quartiles {low:.3f} .. {high:.3f})")
+                size = (face.width, face.height)
+                relations["detector box"].append(_relation(found.box, centre, size))
+                relations["aligned box"].append(_relation(found.aligned_box, centre, size))
+    for name, rows in relations.items():
+        median = np.median(np.array(rows), axis=0)
+        spread = np.percentile(np.array(rows), [25, 75], axis=0)
+        print(f"face-api.js's {name}, {len(rows)} faces matched")
+        for label, value, (low, high) in zip(
+            ("WIDTH_SCALE", "HEIGHT_SCALE", "SHIFT_X", "SHIFT_Y"), median, spread.T, strict=True
+        ):
+            print(f"  {label} = {value:.3f}  (quartiles {low:.3f} .. {high:.3f})")
+
+
+def _relation(
+    box: tuple[float, float, float, float],
+    centre: tuple[float, float],
+    size: tuple[float, float],
+) -> list[float]:
+    """`box` (x, y, width, height) as scales and centre shifts of RetinaFace's box."""
+    x, y, width, height = box
+    return [
+        width / size[0],
+        height / size[1],
+        (x + width / 2 - centre[0]) / size[0],
+        (y + height / 2 - centre[1]) / size[1],
+    ]
 
 
 if __name__ == "__main__":

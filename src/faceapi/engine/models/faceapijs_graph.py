@@ -1,4 +1,4 @@
-"""face-api.js's AgeGenderNet and FaceExpressionNet rebuilt as in-memory ONNX graphs.
+"""face-api.js's AgeGenderNet, FaceExpressionNet and FaceLandmark68Net as in-memory ONNX graphs.
 
 face-api.js ships tfjs weights without a graph; the architectures live in its TypeScript
 (`xception/TinyXception.ts`, `ageGenderNet/AgeGenderNet.ts`,
@@ -6,7 +6,7 @@ face-api.js ships tfjs weights without a graph; the architectures live in its Ty
 `faceProcessor/FaceProcessor.ts`). Each builder below follows those files op for op, in the
 same order of additions, so the graph computes what tfjs computes.
 
-Both graphs take `faces`, [N, 112, 112, 3] float32 RGB pixels (0..255) after face-api.js's
+Every graph takes `faces`, [N, 112, 112, 3] float32 RGB pixels (0..255) after face-api.js's
 pad-to-square and resize, and do the nets' own normalisation inside.
 """
 
@@ -249,15 +249,31 @@ def _dense_block4(g: _GraphBuilder, x: str, prefix: str, first_layer: bool = Fal
     return g.relu(g.add(out1, g.add(out2, g.add(out3, out4))))
 
 
+def _face_feature_extractor(g: _GraphBuilder) -> str:
+    """FaceFeatureExtractor (4 dense blocks) and the 7x7 average pool: [N, 256] features."""
+    out = _dense_block4(g, g.normalised_input(), "dense0", first_layer=True)
+    for block in ("dense1", "dense2", "dense3"):
+        out = _dense_block4(g, out, block)
+    return g.pooled_features(out)
+
+
 def expression_model(weights: Weights) -> bytes:
-    """FaceExpressionNet: FaceFeatureExtractor (4 dense blocks), 7x7 average pool, fc, softmax.
+    """FaceExpressionNet: FaceFeatureExtractor, fc, softmax.
 
     Outputs `expressions` [N, 7] probabilities in face-api.js's label order.
     """
     g = _GraphBuilder(weights)
-    out = _dense_block4(g, g.normalised_input(), "dense0", first_layer=True)
-    for block in ("dense1", "dense2", "dense3"):
-        out = _dense_block4(g, out, block)
-    logits = g.fully_connected(g.pooled_features(out), "fc")
+    logits = g.fully_connected(_face_feature_extractor(g), "fc")
     g.op("Softmax", [logits], output="expressions", axis=-1)
     return g.model("faceapijs_expression", {"expressions": ["N", 7]})
+
+
+def landmark_model(weights: Weights) -> bytes:
+    """FaceLandmark68Net: FaceFeatureExtractor and fc, no activation.
+
+    Outputs `landmarks` [N, 136]: x0, y0, x1, y1, ... as fractions of the padded 112 x 112
+    input (face-api.js's `postProcess` maps them back to the face box).
+    """
+    g = _GraphBuilder(weights)
+    g.fully_connected(_face_feature_extractor(g), "fc", output="landmarks")
+    return g.model("faceapijs_landmarks", {"landmarks": ["N", 136]})
