@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -114,7 +115,7 @@ def test_jpeg_with_exif_rotation_gives_the_same_answer(
 
 
 # Each case: settings to change, then a function (client, key, images) -> response.
-Case = tuple[dict[str, Any], Callable[[TestClient, str, dict[str, bytes]], httpx.Response]]
+Case = tuple[dict[str, Any], Callable[[TestClient, str, dict[str, bytes]], httpx2.Response]]
 
 
 def _json(image: Any, key: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -57,10 +57,10 @@ def browser(app: FastAPI, base_url: str = "http://testserver") -> TestClient:
     return TestClient(app, base_url=base_url)
 
 
-def holding(app: FastAPI, cookies: httpx.Cookies) -> TestClient:
+def holding(app: FastAPI, cookies: httpx2.Cookies) -> TestClient:
     """Another visitor with a copy of someone's cookies: a stolen cookie, or another worker."""
     client = browser(app)
-    client.cookies = httpx.Cookies(cookies)
+    client.cookies = httpx2.Cookies(cookies)
     return client
 
 
@@ -75,7 +75,7 @@ def csrf_token(client: TestClient) -> str:
     return match.group(1)
 
 
-def submit(client: TestClient, path: str, **fields: str) -> httpx.Response:
+def submit(client: TestClient, path: str, **fields: str) -> httpx2.Response:
     return client.post(path, data={"csrf_token": csrf_token(client), **fields})
 
 
@@ -84,7 +84,7 @@ def sign_up(client: TestClient, email: str) -> None:
     assert response.url.path == "/console/settings", response.text
 
 
-def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> httpx2.Response:
     return submit(client, "/console/sign-in", email=email, password=password)
 
 
@@ -135,9 +135,10 @@ def test_the_session_cookie_is_signed_httponly_and_samesite(app: FastAPI) -> Non
 def test_a_tampered_session_cookie_counts_for_nothing(app: FastAPI) -> None:
     client = browser(app)
     sign_up(client, "ada@example.com")
-    cookie = client.cookies[COOKIE_NAME]
-    payload, _, signature = cookie.partition(".")
-    client.cookies.set(COOKIE_NAME, payload + "." + signature[::-1], path="/console")
+    (cookie,) = [cookie for cookie in client.cookies.jar if cookie.name == COOKIE_NAME]
+    payload, _, signature = (cookie.value or "").partition(".")
+    tampered = payload + "." + signature[::-1]
+    client.cookies.set(COOKIE_NAME, tampered, domain=cookie.domain, path=cookie.path)
     response = client.get("/console/settings", follow_redirects=False)
     assert response.headers["location"] == "/console/sign-in"
 
@@ -248,7 +249,7 @@ def test_changing_the_password_signs_out_every_other_session(app: FastAPI) -> No
     laptop, phone = browser(app), browser(app)
     sign_up(laptop, "ada@example.com")
     assert sign_in(phone, "ada@example.com").url.path == "/console/settings"
-    before = httpx.Cookies(laptop.cookies)
+    before = httpx2.Cookies(laptop.cookies)
     changed = submit(laptop, "/console/account/password", current=PASSWORD, new="a new passphrase")
     assert "Password changed" in changed.text
     assert is_signed_in(laptop)  # with a new session
@@ -259,7 +260,7 @@ def test_changing_the_password_signs_out_every_other_session(app: FastAPI) -> No
 def test_a_copied_cookie_is_refused_once_its_session_signed_out(app: FastAPI) -> None:
     client = browser(app)
     sign_up(client, "ada@example.com")
-    copied = httpx.Cookies(client.cookies)
+    copied = httpx2.Cookies(client.cookies)
     assert is_signed_in(holding(app, copied))
     assert submit(client, "/console/sign-out").url.path == "/console/sign-in"
     assert not is_signed_in(client)
@@ -287,7 +288,7 @@ def test_an_admin_enables_an_account_again_and_its_keys_work_again(app: FastAPI)
     sign_up(ada, "ada@example.com")
     key, revoked = create_key(ada, "shop"), create_key(ada, "old site")
     submit(ada, f"/console/settings/keys/{key_id(revoked)}/revoke")
-    old_session = httpx.Cookies(ada.cookies)
+    old_session = httpx2.Cookies(ada.cookies)
     admin = make_admin(app)
     ada_id = app.state.services.accounts.find("ada@example.com").id
     enable = f"/console/admin/accounts/{ada_id}/enable"
@@ -363,7 +364,7 @@ def test_sessions_survive_a_restart_and_hold_and_end_across_workers(
     first, second = make_app(allow_signup=True), make_app(allow_signup=True)
     client = browser(first)
     sign_up(client, "ada@example.com")
-    copied = httpx.Cookies(client.cookies)
+    copied = httpx2.Cookies(client.cookies)
     other_worker = holding(second, copied)
     assert is_signed_in(other_worker)
     submit(other_worker, "/console/sign-out")
