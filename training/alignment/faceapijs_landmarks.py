@@ -148,7 +148,8 @@ def _report(name: str, faces: list[tuple[Sample, tuple[float, float]]]) -> None:
     precheck = age["precheck_13_17_estimated_25_plus"]
     print(
         f"{name}: {age['count']} faces, age MAE {age['mae']:.2f}, "
-        f"60+ {age['by_band']['60+']['mae']:.2f}, 13-17 at 25+ {precheck['share']:.1%} "
+        f"13-17 {age['by_band']['13-17']['mae']:.2f}, 60+ {age['by_band']['60+']['mae']:.2f}, "
+        f"13-17 at 25+ {precheck['share']:.1%} "
         f"(of {precheck['count']}), gender {gender['accuracy']:.2%}, "
         f"0-12 {gender['by_band']['0-12']['accuracy']:.1%}"
     )
