@@ -133,6 +133,18 @@ def test_estimates_off_by_known_amounts_give_known_errors() -> None:
     assert gender_metrics(["M", "F"], ["F", "F"], {})["by_gender"]["M"]["accuracy"] == 0.0
 
 
+def test_the_precheck_table_counts_minors_and_adults_each_threshold_lets_through() -> None:
+    ages = [14.0, 16.0, 17.0, 20.0, 30.0, 50.0, 8.0]
+    estimates = [22.0, 26.0, 31.0, 19.0, 33.0, 36.0, 40.0]  # the child counts for neither
+    table = age_metrics(ages, estimates, [age_band(a) for a in ages])["precheck_by_threshold"]
+    assert table == {
+        "21": {"13_17_passing": 1.0, "18_plus_passing": pytest.approx(2 / 3)},
+        "25": {"13_17_passing": pytest.approx(2 / 3), "18_plus_passing": pytest.approx(2 / 3)},
+        "30": {"13_17_passing": pytest.approx(1 / 3), "18_plus_passing": pytest.approx(2 / 3)},
+        "35": {"13_17_passing": 0.0, "18_plus_passing": pytest.approx(1 / 3)},
+    }
+
+
 # --- datasets ------------------------------------------------------------------------------
 
 

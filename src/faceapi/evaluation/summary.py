@@ -150,6 +150,12 @@ def _age_rows(columns: Sequence[Column]) -> list[Row]:
             Unit.SHARE,
         ),
     ]
+    for threshold in _keys(columns, "precheck_by_threshold"):
+        path = ("precheck_by_threshold", threshold)
+        rows += [
+            Row(f"pre-check at {threshold}: 13-17 passing", (*path, "13_17_passing"), Unit.SHARE),
+            Row(f"pre-check at {threshold}: 18+ passing", (*path, "18_plus_passing"), Unit.SHARE),
+        ]
     return rows + [
         Row(f"MAE {band}", ("by_band", band, "mae"), Unit.YEARS)
         for band in _keys(columns, "by_band")
