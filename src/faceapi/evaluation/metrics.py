@@ -18,10 +18,10 @@ AGE_BANDS = ("0-12", "13-17", "18-24", "25-39", "40-59", "60+")
 _BAND_STARTS = (0, 13, 18, 25, 40, 60)
 # The age pre-check: a minor must not pass for someone who could skip the 18+ ID check.
 MINOR_BAND = "13-17"
-LOOKS_ADULT_AGE = 25.0
+LOOKS_ADULT_AGE = 25
 # Thresholds a customer might set ("estimated at least T: skip the ID check"), each reported
 # with the minors it would let through and the adults it would spare the check.
-PRECHECK_THRESHOLDS = (21, 25, 30, 35)
+PRECHECK_THRESHOLDS = (21, LOOKS_ADULT_AGE, 30, 35)
 _ADULT_BANDS = AGE_BANDS[2:]
 WITHIN_YEARS = 5.0
 
@@ -45,21 +45,22 @@ def age_metrics(
             by_band[band].append(abs(p - t))
     minors = [p for band, p in zip(bands, predicted, strict=True) if band == MINOR_BAND]
     adults = [p for band, p in zip(bands, predicted, strict=True) if band in _ADULT_BANDS]
+    precheck = {
+        str(threshold): {
+            "13_17_passing": _share(p >= threshold for p in minors),
+            "18_plus_passing": _share(p >= threshold for p in adults),
+        }
+        for threshold in PRECHECK_THRESHOLDS
+    }
     return {
         "count": len(predicted),
         **_error_summary(errors),
         "by_band": {band: {"count": len(e), **_error_summary(e)} for band, e in _ordered(by_band)},
         "precheck_13_17_estimated_25_plus": {
             "count": len(minors),
-            "share": _share(p >= LOOKS_ADULT_AGE for p in minors),
+            "share": precheck[str(LOOKS_ADULT_AGE)]["13_17_passing"],
         },
-        "precheck_by_threshold": {
-            str(threshold): {
-                "13_17_passing": _share(p >= threshold for p in minors),
-                "18_plus_passing": _share(p >= threshold for p in adults),
-            }
-            for threshold in PRECHECK_THRESHOLDS
-        },
+        "precheck_by_threshold": precheck,
     }
 
 
