@@ -25,11 +25,7 @@ from numpy.typing import NDArray
 
 from faceapi.engine.align import FaceAligner
 from faceapi.engine.detect import DetectorOptions, FaceDetector
-from faceapi.engine.estimators import (
-    FACEAPIJS_BOX,
-    FACEAPIJS_SCALES,
-    FaceApiJsAgeGenderEstimator,
-)
+from faceapi.engine.estimators import FACEAPIJS_SCALES, FaceApiJsAgeGenderEstimator
 from faceapi.engine.faces import DetectedFace, Stopwatch
 from faceapi.engine.manifest import ModelStore
 from faceapi.engine.models import faceapijs_graph
@@ -102,7 +98,8 @@ def _scaled(box: Box, scale: float) -> Box:
 
 
 class _Worker:
-    """What one worker process loads once: detector, landmark net and age/gender net."""
+    """What one worker process loads once: the detector, the engine's face-api.js age/gender
+    estimator (the fixed box, exactly as served), and the landmark and age/gender nets."""
 
     def __init__(self) -> None:
         store = ModelStore.from_manifest(Settings().npm_models_dir)
@@ -110,6 +107,7 @@ class _Worker:
             RetinaFace(store.read(RetinaFace.MANIFEST_ID)), DetectorOptions()
         )
         self.aligner = FaceAligner(store.verified_paths(FaceAligner.MANIFEST_ID)[0])
+        self.engine_estimator = FaceApiJsAgeGenderEstimator(store, threads=1)
         model_dir = store.verified_paths(FaceApiJsAgeGenderEstimator.MANIFEST_ID)[0].parent
         self.landmarks = Landmarks68(model_dir)
         self.net = FaceApiJsAgeGender(model_dir)
@@ -127,16 +125,17 @@ def _estimates(path: Path) -> dict[str, tuple[float, float]] | None:
     if not found:
         return None
     face = DetectedFace(image, found[0], worker.aligner, Stopwatch())
-    boxes = {
-        "fixed box": face.box(*FACEAPIJS_BOX),
-        "landmark box": worker.landmarks.aligned_box(image, face.box(*DETECTOR_BOX)),
+    served = worker.engine_estimator.estimate(face, age=True, gender=True)
+    assert served.age is not None
+    assert served.male_probability is not None
+    # The landmark box, at the engine's box sizes, each with its mirror image.
+    aligned = worker.landmarks.aligned_box(image, face.box(*DETECTOR_BOX))
+    crops = np.stack([prepare_face(image, _scaled(aligned, s)) for s in FACEAPIJS_SCALES])
+    ages, male = worker.net.run(np.concatenate([crops, crops[:, :, ::-1]]))
+    return {
+        "fixed box": (served.age, served.male_probability),
+        "landmark box": (float(ages.mean()), float(male.mean())),
     }
-    results = {}
-    for name, box in boxes.items():
-        crops = np.stack([prepare_face(image, _scaled(box, s)) for s in FACEAPIJS_SCALES])
-        ages, male = worker.net.run(np.concatenate([crops, crops[:, :, ::-1]]))
-        results[name] = (float(ages.mean()), float(male.mean()))
-    return results
 
 
 def _report(name: str, faces: list[tuple[Sample, tuple[float, float]]]) -> None:
