@@ -210,6 +210,7 @@ def test_eval_with_a_peer_end_to_end(tiny: Path, tmp_path: Path) -> None:
         assert (out / name).stat().st_size > 0
     summary = (out / "summary.md").read_text()
     assert "| MAE (years) |" in summary
+    assert summary.count("| pre-check at 25: 13-17 passing |") == 2  # own images, like for like
     assert "`images/chelsea.jpg`" in summary
 
 

@@ -144,11 +144,6 @@ def _age_rows(columns: Sequence[Column]) -> list[Row]:
         Row("faces", ("count",), Unit.COUNT),
         Row("MAE (years)", ("mae",), Unit.YEARS),
         Row("within 5 years", ("within_5_years",), Unit.SHARE),
-        Row(
-            "13-17 estimated 25 or older",
-            ("precheck_13_17_estimated_25_plus", "share"),
-            Unit.SHARE,
-        ),
     ]
     for threshold in _keys(columns, "precheck_by_threshold"):
         path = ("precheck_by_threshold", threshold)
