@@ -41,7 +41,7 @@ class Ensemble(nn.Module):
     """
 
     def __init__(
-        self, nets: list[nn.Module], flip_tta: bool = True, zooms: tuple[float, ...] = (1.0,)
+        self, nets: list[nn.Module], flip_tta: bool = True, zooms: tuple[float, ...] = DEFAULT_ZOOMS
     ) -> None:
         super().__init__()
         self.nets = nn.ModuleList(nets)

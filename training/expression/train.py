@@ -145,11 +145,12 @@ def main() -> None:
     held = holdout_mask(labels)
     # A few FER2013 images are blank (flat grey); they teach nothing, so leave them out of fitting.
     blank = images.reshape(len(images), -1).std(1) < 1.0
-    fit_idx = np.flatnonzero(~blank if args.include_holdout else ~held & ~blank)
+    fittable = np.ones_like(held) if args.include_holdout else ~held
+    fit_idx = np.flatnonzero(fittable & ~blank)
     if args.limit:
         fit_idx = rng.choice(fit_idx, size=args.limit, replace=False)
     hold_x, hold_y = images[held], labels[held]
-    dropped = int((blank & (~held | args.include_holdout)).sum())
+    dropped = int((fittable & blank).sum())
     print(f"fit {len(fit_idx)} images, hold-out {held.sum()}, blank dropped {dropped}")
     if args.include_holdout:
         print("the hold-out is fitted too: its accuracy below is training accuracy, not a score")
