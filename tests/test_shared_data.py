@@ -55,10 +55,16 @@ def test_gender_on_clearly_labelled_adults(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("photo", "faces"), sorted(GROUP_FACES.items()))
-def test_every_face_in_the_group_photos_is_found(engine: Engine, photo: str, faces: int) -> None:
+def test_group_photos_every_face_found_and_read_as_an_adult_woman(
+    engine: Engine, photo: str, faces: int
+) -> None:
     data = shared_data("photos", photo).read_bytes()
-    analysis = engine.analyze(data, frozenset({Task.GENDER}))
+    analysis = engine.analyze(data, frozenset({Task.AGE, Task.GENDER}))
     assert analysis.faces_found == faces
+    assert analysis.male_probability is not None
+    assert analysis.male_probability < 0.5
+    assert analysis.age is not None
+    assert analysis.age >= 18
 
 
 def fer_val(per_class: int) -> list[dict[str, str]]:

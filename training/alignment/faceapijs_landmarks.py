@@ -5,9 +5,9 @@ numbers (`FACEAPIJS_BOX`). face-api.js itself runs its 68-landmark net on its de
 and gives the age/gender net the landmarks' bounding box grown by 10% a side. This script
 does the same with our ONNX port of the landmark net, started from RetinaFace's box mapped
 the way face-api.js's detector box relates to it (faceapijs_box.py), and prints age and
-gender figures for both boxes, each with the engine's sizes and mirrors. Measuring only:
-nothing is fitted. It first checks the port against face-api.js in Node (the peer, needs
-`npm ci --ignore-scripts --prefix peers/faceapijs`) on the group photos.
+gender figures for each box, with the engine's sizes and mirrors, and for the two averaged.
+Measuring only: nothing is fitted. It first checks the port against face-api.js in Node (the
+peer, needs `npm ci --ignore-scripts --prefix peers/faceapijs`) on the group photos.
 
     python training/alignment/faceapijs_landmarks.py ../shared/data/utkface-dev \
         --photos ../shared/data/photos
@@ -117,7 +117,7 @@ _worker: _Worker | None = None
 
 
 def _estimates(path: Path) -> dict[str, tuple[float, float]] | None:
-    """(age, male probability) from the engine's fixed box and from the landmark box."""
+    """(age, male probability) from the engine's fixed box, the landmark box and both."""
     global _worker
     worker = _worker = _worker or _Worker()
     image = load_rgb(path)
@@ -132,9 +132,14 @@ def _estimates(path: Path) -> dict[str, tuple[float, float]] | None:
     aligned = worker.landmarks.aligned_box(image, face.box(*DETECTOR_BOX))
     crops = np.stack([prepare_face(image, _scaled(aligned, s)) for s in FACEAPIJS_SCALES])
     ages, male = worker.net.run(np.concatenate([crops, crops[:, :, ::-1]]))
+    landmark = (float(ages.mean()), float(male.mean()))
     return {
         "fixed box": (served.age, served.male_probability),
-        "landmark box": (float(ages.mean()), float(male.mean())),
+        "landmark box": landmark,
+        "both boxes": (  # each box's six inputs weigh the same
+            (served.age + landmark[0]) / 2,
+            (served.male_probability + landmark[1]) / 2,
+        ),
     }
 
 
@@ -170,7 +175,7 @@ def main() -> None:
         estimates = list(pool.map(_estimates, [s.path for s in samples], chunksize=16))
     found = [(s, e) for s, e in zip(samples, estimates, strict=True) if e is not None]
     print(f"{len(samples) - len(found)} of {len(samples)} images without a face")
-    for name in ("fixed box", "landmark box"):
+    for name in ("fixed box", "landmark box", "both boxes"):
         _report(name, [(sample, estimate[name]) for sample, estimate in found])
 
 
