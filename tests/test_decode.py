@@ -94,6 +94,17 @@ def test_truncated_jpeg_is_reported_as_damaged(astronaut: np.ndarray) -> None:
     assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
 
 
+def test_a_tiff_that_breaks_pillow_outside_its_usual_errors_is_reported_as_damaged() -> None:
+    """Pillow raises TypeError when StripOffsets (tag 273) claims to be text, not numbers."""
+    tiff = bytearray(encode(np.zeros((64, 64, 3), np.uint8), "TIFF"))
+    (ifd,) = struct.unpack_from("<I", tiff, 4)
+    (entries,) = struct.unpack_from("<H", tiff, ifd)
+    for entry in range(ifd + 2, ifd + 2 + 12 * entries, 12):
+        if struct.unpack_from("<H", tiff, entry)[0] == 273:
+            struct.pack_into("<H", tiff, entry + 2, 2)  # field type 2 is ASCII
+    assert decode_error(bytes(tiff)) is ErrorCode.CORRUPT_IMAGE
+
+
 def test_unsupported_but_decodable_format_is_refused(astronaut: np.ndarray) -> None:
     assert decode_error(encode(astronaut, "PPM")) is ErrorCode.UNSUPPORTED_IMAGE_FORMAT
 

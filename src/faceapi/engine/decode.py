@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from faceapi.errors import ErrorCode, FaceApiError
 
@@ -19,6 +19,9 @@ _WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
 # We enforce our own pixel limit from the header; Pillow's warning would only add noise.
 Image.MAX_IMAGE_PIXELS = None
+# Pillow warns about a client's file (e.g. "Corrupt EXIF data"): harmless, and not ours to fix.
+# Set once, since `warnings.catch_warnings` is not thread-safe and decoding runs on threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +42,9 @@ def decode_image(data: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
     image = _open(data)
     _check_dimensions(image, limits)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Corrupt EXIF data": harmless, not the user's
-            image.load()
-            upright = ImageOps.exif_transpose(image)
-            return _to_rgb(upright)
-    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        image.load()
+        return _to_rgb(ImageOps.exif_transpose(image))
+    except Exception as error:  # a hostile file can make Pillow raise almost anything
         raise FaceApiError(ErrorCode.CORRUPT_IMAGE, format=image.format) from error
 
 
@@ -52,7 +52,7 @@ def _open(data: bytes) -> Image.Image:
     """Read only the header: format and size are known before any pixel is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+    except Exception as error:  # UnidentifiedImageError, or a header that breaks a plugin
         raise FaceApiError(ErrorCode.UNSUPPORTED_IMAGE_FORMAT) from error
     if image.format not in SUPPORTED_FORMATS:
         raise FaceApiError(ErrorCode.UNSUPPORTED_IMAGE_FORMAT)
