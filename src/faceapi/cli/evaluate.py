@@ -101,7 +101,11 @@ def evaluate(
 
 @click.command("bench")
 @click.option("--url", help="Benchmark the server running here instead of starting one.")
-@click.option("--api-key", help="A key for the server at --url.")
+@click.option(
+    "--api-key",
+    envvar="FACEAPI_BENCH_API_KEY",
+    help="A key for the server at --url (or FACEAPI_BENCH_API_KEY). Never written to the report.",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -228,8 +232,15 @@ def _headline(metrics: Metrics) -> str:
     return ", ".join(parts)
 
 
+# Options whose values a report must not keep: reports get shared, keys must not be.
+SECRET_OPTIONS = frozenset({"api_key"})
+
+
 def _command_line(context: click.Context) -> str:
-    """The command as it could be retyped: arguments, then every option not at its default."""
+    """The command as it could be retyped: arguments, then every option not at its default.
+
+    Secret values are written as "<hidden>".
+    """
     words = ["faceapi"]  # as installed, however it was launched
     config = context.parent.params.get("config") if context.parent else None
     if config is not None:
@@ -243,6 +254,8 @@ def _command_line(context: click.Context) -> str:
             flag = parameter.opts[0]
             if isinstance(parameter, click.Option) and parameter.is_flag:
                 words.append(flag)
+            elif parameter.name in SECRET_OPTIONS:
+                words += [flag, "<hidden>"]
             else:
                 values = value if isinstance(value, tuple) else (value,)
                 words += [word for v in values for word in (flag, str(v))]
