@@ -114,7 +114,9 @@ class Settings(BaseSettings):
         REPOSITORY / "models" / "npm",
         description="Where the setup installed npm-packaged weights.",
     )
-    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug, info, warning or error."
+    )
 
     @classmethod
     def settings_customise_sources(
