@@ -78,11 +78,21 @@ def test_expression_endpoint(client: TestClient, api_key: str, astronaut: np.nda
     assert max(data, key=data.__getitem__) == "happy"  # she is smiling broadly
 
 
-def test_key_may_come_in_a_header(client: TestClient, api_key: str, astronaut: np.ndarray) -> None:
-    response = client.post(
-        AGE, json={"image": b64(encode(astronaut))}, headers={"X-API-Key": api_key}
-    )
+@pytest.mark.parametrize("body_key", [{}, {"api_key": None}, {"api_key": ""}])
+def test_key_may_come_in_a_header(
+    client: TestClient, api_key: str, astronaut: np.ndarray, body_key: dict[str, str | None]
+) -> None:
+    body = {"image": b64(encode(astronaut))} | body_key
+    response = client.post(AGE, json=body, headers={"X-API-Key": api_key})
     assert response.json()["result"] == "Ok"
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_a_null_or_empty_key_without_a_header_is_missing(
+    client: TestClient, astronaut: np.ndarray, empty: str | None
+) -> None:
+    response = client.post(AGE, json={"image": b64(encode(astronaut)), "api_key": empty})
+    assert response.json()["code"] == ErrorCode.MISSING_API_KEY
 
 
 def test_png_with_exif_rotation_gives_the_identical_answer(

@@ -48,9 +48,7 @@ def _analysis_handler(endpoint: Endpoint) -> Handler:
         services: Services = request.app.state.services
         body = await _json_object(request)
         image = _string_field(body, "image", ErrorCode.MISSING_IMAGE)
-        api_key = _string_field(
-            body, "api_key", ErrorCode.MISSING_API_KEY, request.headers.get("x-api-key")
-        )
+        api_key = _api_key(body, request.headers.get("x-api-key"))
         key = await anyio.to_thread.run_sync(services.keys.authenticate, api_key)
         request.state.key_id = key.id
         code: int = ErrorCode.INTERNAL_ERROR
@@ -87,10 +85,17 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _string_field(
-    body: dict[str, Any], name: str, missing: ErrorCode, fallback: str | None = None
-) -> str:
-    value = body.get(name, fallback)
+def _api_key(body: dict[str, Any], header: str | None) -> str:
+    """The body's key; the X-API-Key header stands in when the body's is absent, null or ""."""
+    if body.get("api_key") in (None, ""):
+        if not header:
+            raise FaceApiError(ErrorCode.MISSING_API_KEY)
+        return header
+    return _string_field(body, "api_key", ErrorCode.MISSING_API_KEY)
+
+
+def _string_field(body: dict[str, Any], name: str, missing: ErrorCode) -> str:
+    value = body.get(name)
     if value is None:
         raise FaceApiError(missing)
     if not isinstance(value, str):
