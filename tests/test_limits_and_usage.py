@@ -55,6 +55,22 @@ def test_the_monthly_quota_refuses_until_next_month(store: SqlStore) -> None:
     assert usage.used_this_month(key.id) == 3  # the refused request is not counted
 
 
+def test_a_quota_set_mid_month_counts_the_requests_already_made(store: SqlStore) -> None:
+    keys = KeyService(store)
+    usage = UsageService(store, Limits())
+    key = keys.create("x").record
+    for _ in range(5):
+        usage.admit(key)
+    assert usage.used_this_month(key.id) == 5
+    assert keys.set_limits(key.id, KeyLimits(monthly_quota=5))
+    limited = keys.get(key.id)
+    assert limited is not None
+    with pytest.raises(FaceApiError) as caught:
+        usage.admit(limited)
+    assert caught.value.code is ErrorCode.RATE_LIMITED
+    assert usage.used_this_month(key.id) == 5
+
+
 def test_the_quota_starts_again_each_month(store: SqlStore) -> None:
     key = KeyService(store).create("x").record
     assert [store.take_quota(key.id, "2030-01", 2) for _ in range(3)] == [True, True, False]

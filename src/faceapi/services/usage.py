@@ -99,14 +99,14 @@ class UsageService:
                     retry_after=max(1, math.ceil(wait)),
                     limit=f"at most {limits.rate_per_second:g} per second, {limits.burst} at once",
                 )
-        if limits.monthly_quota > 0:
-            now = datetime.now(UTC)
-            if not self._store.take_quota(key.id, f"{now:%Y-%m}", limits.monthly_quota):
-                raise FaceApiError(
-                    ErrorCode.RATE_LIMITED,
-                    retry_after=seconds_to_next_month(now),
-                    limit=f"its monthly quota of {limits.monthly_quota} requests is used up",
-                )
+        now = datetime.now(UTC)
+        # Counted with or without a quota, so that one set mid-month counts the month whole.
+        if not self._store.take_quota(key.id, f"{now:%Y-%m}", limits.monthly_quota):
+            raise FaceApiError(
+                ErrorCode.RATE_LIMITED,
+                retry_after=seconds_to_next_month(now),
+                limit=f"its monthly quota of {limits.monthly_quota} requests is used up",
+            )
 
     def record(self, key_id: str, endpoint: str, code: int) -> None:
         self._store.record_request(key_id, endpoint, code, datetime.now(UTC))
@@ -131,9 +131,7 @@ class UsageService:
 
     def used_this_month(self, key_id: str) -> int:
         """Requests admitted this calendar month (UTC): what the monthly quota counts."""
-        first = datetime.now(UTC).date().replace(day=1)
-        rows = self.report(first, [key_id])
-        return sum(row.count for row in rows if row.code != ErrorCode.RATE_LIMITED)
+        return self._store.quota_used(key_id, f"{datetime.now(UTC):%Y-%m}")
 
 
 def seconds_to_next_month(now: datetime) -> int:

@@ -120,8 +120,13 @@ class Store(Protocol):
     def take_quota(self, key_id: str, month: str, quota: int) -> bool:
         """Count one request against the key's `quota` for `month`; False if it is used up.
 
-        Must be atomic across processes sharing the store.
+        A quota of 0 counts without a cap, so that a quota set mid-month starts from the
+        requests already made. Must be atomic across processes sharing the store.
         """
+        ...
+
+    def quota_used(self, key_id: str, month: str) -> int:
+        """The requests `take_quota` has counted for the key in `month`."""
         ...
 
     def add_account(self, record: AccountRecord) -> None:

@@ -174,16 +174,21 @@ class SqlStore:
     def take_quota(self, key_id: str, month: str, quota: int) -> bool:
         used, counted_month = rate_limits.c.quota_used, rate_limits.c.quota_month
         same_month = counted_month == month
+        query = rate_limits.update().where(rate_limits.c.key_id == key_id)
+        if quota > 0:
+            query = query.where(sa.or_(counted_month.is_distinct_from(month), used < quota))
         with self._engine.begin() as db:
             result = db.execute(
-                rate_limits.update()
-                .where(
-                    rate_limits.c.key_id == key_id,
-                    sa.or_(counted_month.is_distinct_from(month), used < quota),
-                )
-                .values(quota_month=month, quota_used=sa.case((same_month, used + 1), else_=1))
+                query.values(quota_month=month, quota_used=sa.case((same_month, used + 1), else_=1))
             )
         return result.rowcount == 1
+
+    def quota_used(self, key_id: str, month: str) -> int:
+        query = sa.select(rate_limits.c.quota_used).where(
+            rate_limits.c.key_id == key_id, rate_limits.c.quota_month == month
+        )
+        with self._engine.connect() as db:
+            return db.execute(query).scalar() or 0
 
     def add_account(self, record: AccountRecord) -> None:
         try:
