@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -11,7 +14,7 @@ from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.accounts import AccountService
 from faceapi.services.keys import KeyService
 from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
-from faceapi.storage import KeyLimits, SqlStore, UsageRow
+from faceapi.storage import ApiKeyRecord, KeyLimits, SqlStore, UsageRow
 
 AGE, GENDER = "face_age_detection", "face_gender_detection"
 
@@ -101,6 +104,40 @@ def test_rotation_keeps_name_owner_and_limits_and_revokes_the_old_key(store: Sql
         keys.authenticate(old.secret)
     with pytest.raises(ValueError, match="active"):
         keys.rotate(old.record.id)
+
+
+class _ReadsTogether:
+    """A store whose key reads all return together: every caller has read before any writes."""
+
+    def __init__(self, store: SqlStore, callers: int) -> None:
+        self._store = store
+        self._barrier = threading.Barrier(callers)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def get_key(self, key_id: str) -> ApiKeyRecord | None:
+        record = self._store.get_key(key_id)
+        self._barrier.wait(timeout=10)
+        return record
+
+
+def test_a_rotation_submitted_twice_at_once_makes_one_new_key(store: SqlStore) -> None:
+    old = KeyService(store).create("shop").record
+    keys = KeyService(_ReadsTogether(store, callers=2))  # type: ignore[arg-type]
+
+    def rotate(_: int) -> str:
+        try:
+            return keys.rotate(old.id).record.id
+        except ValueError:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(rotate, range(2)))
+    assert outcomes.count("refused") == 1
+    assert [key.id for key in store.list_keys(None) if key.active] == [
+        outcome for outcome in outcomes if outcome != "refused"
+    ]
 
 
 def test_keys_are_listed_per_owner(store: SqlStore) -> None:

@@ -80,13 +80,15 @@ class KeyService:
         return self._store.revoke_key(key_id, datetime.now(UTC))
 
     def rotate(self, key_id: str) -> NewKey:
-        """Replace an active key: a new one with its name, owner and limits; the old is revoked."""
+        """Replace an active key: a new one with its name, owner and limits; the old is revoked.
+
+        Revoking comes first and only one caller can win it, so a rotation submitted twice
+        at once makes one new key, not two.
+        """
         old = self._store.get_key(key_id)
-        if old is None or not old.active:
+        if old is None or not self.revoke(key_id):
             raise ValueError("only an active key can be rotated")
-        new = self.create(old.name, old.account_id, old.limits)
-        self.revoke(old.id)
-        return new
+        return self.create(old.name, old.account_id, old.limits)
 
     def set_limits(self, key_id: str, limits: KeyLimits) -> bool:
         """Replace the key's own limits; False if there is no such key.
