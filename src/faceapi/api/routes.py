@@ -22,6 +22,22 @@ log = logging.getLogger("faceapi.api")
 
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 
+# The same body for all three endpoints.
+REQUEST_DOC = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": AnalyzeRequest.model_json_schema(),
+            "examples": {
+                "photo": {
+                    "summary": "A base64 JPEG",
+                    "value": {"image": EXAMPLE_IMAGE, "api_key": "fa_3f9c2b7a1d4e_Yx..."},
+                }
+            },
+        }
+    },
+}
+
 
 def add_routes(app: FastAPI) -> None:
     for endpoint in ENDPOINTS:
@@ -34,7 +50,7 @@ def add_routes(app: FastAPI) -> None:
             tags=["analysis"],
             response_model=None,
             responses={200: _response_doc(endpoint)},
-            openapi_extra={"requestBody": _request_doc(endpoint)},
+            openapi_extra={"requestBody": REQUEST_DOC},
         )
     app.add_api_route(f"{API_PREFIX}/models", list_models, methods=["GET"], tags=["service"])
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["service"])
@@ -128,19 +144,6 @@ async def readyz(request: Request) -> JSONResponse:
         log.exception("database unreachable")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
     return JSONResponse({"status": "ready", "models": len(services.engine.describe_models())})
-
-
-def _request_doc(endpoint: Endpoint) -> dict[str, Any]:
-    example = {"image": EXAMPLE_IMAGE, "api_key": "fa_3f9c2b7a1d4e_Yx..."}
-    return {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": AnalyzeRequest.model_json_schema(),
-                "examples": {"photo": {"summary": "A base64 JPEG", "value": example}},
-            }
-        },
-    }
 
 
 def _response_doc(endpoint: Endpoint) -> dict[str, Any]:

@@ -28,8 +28,3 @@ class InferenceQueue:
         ):
             raise FaceApiError(ErrorCode.SERVER_BUSY, retry_after=1)
         return await anyio.to_thread.run_sync(work, limiter=self._limiter)
-
-    @property
-    def busy(self) -> int:
-        """Analyses running now."""
-        return int(self._limiter.borrowed_tokens)

@@ -1,4 +1,4 @@
-"""The store on SQLAlchemy Core: SQLite out of the box, any SQLAlchemy database by URL."""
+"""The store on SQLAlchemy Core: SQLite out of the box, or PostgreSQL by URL."""
 
 from __future__ import annotations
 
