@@ -108,7 +108,9 @@ class _Worker:
         )
         self.aligner = FaceAligner(store.verified_paths(FaceAligner.MANIFEST_ID)[0])
         self.engine_estimator = FaceApiJsAgeGenderEstimator(store, threads=1)
-        model_dir = store.verified_paths(FaceApiJsAgeGenderEstimator.MANIFEST_ID)[0].parent
+        model_dir = store.verified_folder(
+            FaceApiJsAgeGenderEstimator.MANIFEST_ID, FaceApiJsAgeGender.WEIGHT_FILES
+        )
         self.landmarks = Landmarks68(model_dir)
         self.net = FaceApiJsAgeGender(model_dir)
 

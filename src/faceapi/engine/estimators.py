@@ -122,7 +122,7 @@ class FaceApiJsAgeGenderEstimator(AgeGenderEstimator):
     PREPROCESSING: ClassVar[dict[str, str]] = {MANIFEST_ID: _FACEAPIJS_PREPROCESSING}
 
     def __init__(self, store: ModelStore, threads: int) -> None:
-        model_dir = store.verified_paths(self.MANIFEST_ID)[0].parent
+        model_dir = store.verified_folder(self.MANIFEST_ID, FaceApiJsAgeGender.WEIGHT_FILES)
         self._net = FaceApiJsAgeGender(model_dir, threads=threads)
 
     def estimate(self, face: FaceInputs, *, age: bool, gender: bool) -> AgeGender:
@@ -141,7 +141,7 @@ class FaceApiJsExpressionEstimator(ExpressionEstimator):
     PREPROCESSING: ClassVar[dict[str, str]] = {MANIFEST_ID: _FACEAPIJS_PREPROCESSING}
 
     def __init__(self, store: ModelStore, threads: int) -> None:
-        model_dir = store.verified_paths(self.MANIFEST_ID)[0].parent
+        model_dir = store.verified_folder(self.MANIFEST_ID, FaceApiJsExpression.WEIGHT_FILES)
         self._net = FaceApiJsExpression(model_dir, threads=threads)
         assert FaceApiJsExpression.LABELS == EXPRESSIONS
 
@@ -188,7 +188,9 @@ class XceptionEstimator(ExpressionEstimator):
     }
 
     def __init__(self, store: ModelStore, threads: int) -> None:
-        model_dir = store.verified_paths(MiniXceptionEmotion.MANIFEST_ID)[0].parent
+        model_dir = store.verified_folder(
+            MiniXceptionEmotion.MANIFEST_ID, MiniXceptionEmotion.FILES
+        )
         self._net = MiniXceptionEmotion(model_dir, threads=threads)
 
     def probabilities(self, face: FaceInputs) -> NDArray[np.float32]:

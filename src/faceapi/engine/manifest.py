@@ -83,6 +83,18 @@ class ModelStore:
             self._verified_bytes(model_id, path)
         return [self._locate(model_id, path) for path in self._sources[model_id].files]
 
+    def verified_folder(self, model_id: str, names: tuple[str, ...]) -> Path:
+        """For loaders that open files by name: the folder holding `names`, each verified.
+
+        A name the manifest does not list is refused, so no unchecked file can be loaded.
+        """
+        paths = {path.name: path for path in self.verified_paths(model_id)}
+        unlisted = sorted(set(names) - set(paths))
+        if unlisted:
+            raise ModelUnavailableError(f"model {model_id!r}: {unlisted} not in the manifest")
+        (folder,) = {paths[name].parent for name in names}
+        return folder
+
     def _verified_bytes(self, model_id: str, path: str) -> bytes:
         source = self._sources[model_id]
         data = _decode(self._locate(model_id, path).read_bytes(), source.encoding)

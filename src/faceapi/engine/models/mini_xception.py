@@ -38,6 +38,7 @@ class MiniXceptionEmotion:
     # Read from model_dir; the models manifest records their SHA-256 under MANIFEST_ID.
     GRAPH: ClassVar[str] = "emotion.json"
     WEIGHT_FILES: ClassVar[tuple[str, ...]] = ("emotion.bin",)
+    FILES: ClassVar[tuple[str, ...]] = (GRAPH, *WEIGHT_FILES)
     PREPROCESSING: ClassVar[str] = (
         f"{CHIP_SIZE}x{CHIP_SIZE} grey (ITU-R 601 luma), (pixel / 255 - 0.5) * 2, "
         "as oarriaga trained it"

@@ -1,0 +1,56 @@
+"""The models manifest hands out a model's files only when they are exactly the recorded ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from faceapi.engine.manifest import ModelSource, ModelStore, ModelUnavailableError
+
+FILES = {"model/net.json": b'{"weights": "net.bin"}', "model/net.bin": b"\x00\x01\x02"}
+
+
+def npm_store(root: Path, installed_version: str = "1.0.0") -> ModelStore:
+    """A store over one npm package laid out under `root`, its manifest made from FILES."""
+    package = root / "node_modules" / "some-package"
+    for path, data in FILES.items():
+        (package / path).parent.mkdir(parents=True, exist_ok=True)
+        (package / path).write_bytes(data)
+    (package / "package.json").write_text(json.dumps({"version": installed_version}))
+    source = ModelSource(
+        id="net",
+        title="a net",
+        task="test",
+        registry="npm",
+        files={path: hashlib.sha256(data).hexdigest() for path, data in FILES.items()},
+        licence="MIT",
+        upstream="nowhere",
+        package="some-package",
+        version="1.0.0",
+    )
+    return ModelStore({"net": source}, root)
+
+
+def test_a_loader_gets_the_folder_of_verified_files(tmp_path: Path) -> None:
+    folder = npm_store(tmp_path).verified_folder("net", ("net.json", "net.bin"))
+    assert folder == tmp_path / "node_modules" / "some-package" / "model"
+
+
+def test_a_file_the_manifest_does_not_list_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match=r"\['other.bin'\] not in the manifest"):
+        npm_store(tmp_path).verified_folder("net", ("net.json", "other.bin"))
+
+
+def test_a_changed_file_fails_its_checksum(tmp_path: Path) -> None:
+    store = npm_store(tmp_path)
+    (tmp_path / "node_modules" / "some-package" / "model" / "net.bin").write_bytes(b"\x00")
+    with pytest.raises(ModelUnavailableError, match=r"net\.bin has SHA-256"):
+        store.verified_folder("net", ("net.json", "net.bin"))
+
+
+def test_another_package_version_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match=r"1\.0\.1 is installed"):
+        npm_store(tmp_path, installed_version="1.0.1").verified_paths("net")
