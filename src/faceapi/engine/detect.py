@@ -17,7 +17,7 @@ class DetectorOptions:
 
     max_side: int = 640
     score_threshold: float = 0.8
-    nms_threshold: float = 0.4
+    nms_threshold: float = RetinaFace.NMS_THRESHOLD
 
 
 class FaceDetector:

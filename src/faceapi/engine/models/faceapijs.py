@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-import onnxruntime as ort
 from numpy.typing import NDArray
 
 from faceapi.engine.models import faceapijs_graph
 from faceapi.engine.models.faceapijs_graph import INPUT_SIZE
+from faceapi.engine.models.session import create_session
 
 Box = tuple[float, float, float, float]
 
@@ -111,12 +111,7 @@ class _FaceApiJsNet(ABC):
         `threads` is onnxruntime's intra-op thread count.
         """
         weights = faceapijs_graph.load_tfjs_weights(model_dir / self.MANIFEST, self.WEIGHT_FILES)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            self._build(weights), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = create_session(self._build(weights), threads)
 
     @staticmethod
     @abstractmethod

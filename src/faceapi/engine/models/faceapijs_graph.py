@@ -189,13 +189,18 @@ class _GraphBuilder:
             ],
             self._initializers,
         )
-        opsets = [helper.make_opsetid("", OPSET)]
-        # The lowest IR version for the opset, not the onnx package's newest: onnxruntime
-        # refuses IR versions newer than it knows.
-        ir_version = helper.find_min_ir_version_for(opsets)
-        model = helper.make_model(graph, opset_imports=opsets, ir_version=ir_version)
-        onnx.checker.check_model(model)
-        return model.SerializeToString()
+        return serialise(graph)
+
+
+def serialise(graph: onnx.GraphProto) -> bytes:
+    """A checked ONNX model of `graph` at OPSET, as bytes for an InferenceSession."""
+    opsets = [helper.make_opsetid("", OPSET)]
+    # The lowest IR version for the opset, not the onnx package's newest: onnxruntime
+    # refuses IR versions newer than it knows.
+    ir_version = helper.find_min_ir_version_for(opsets)
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=ir_version)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 def _reduction_block(g: _GraphBuilder, x: str, prefix: str, activate_input: bool = True) -> str:
@@ -272,7 +277,9 @@ def landmark_model(weights: Weights) -> bytes:
     """FaceLandmark68Net: FaceFeatureExtractor and fc, no activation.
 
     Outputs `landmarks` [N, 136]: x0, y0, x1, y1, ... as fractions of the padded 112 x 112
-    input (face-api.js's `postProcess` maps them back to the face box).
+    input (face-api.js's `postProcess` maps them back to the face box). The server does not
+    use it: training/alignment/faceapijs_landmarks.py builds it to measure face-api.js's own
+    face box. It lives here because it shares the feature extractor with FaceExpressionNet.
     """
     g = _GraphBuilder(weights)
     g.fully_connected(_face_feature_extractor(g), "fc", output="landmarks")

