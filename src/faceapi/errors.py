@@ -149,6 +149,14 @@ class ErrorCode(IntEnum):
     )
 
 
+def code_name(code: int) -> str:
+    """A documented code's name, e.g. "NO_FACE_FOUND"; "CODE_<n>" for any other number."""
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return f"CODE_{code}"
+
+
 class FaceApiError(Exception):
     """An error with a documented code; `details` fill the code's message template."""
 

@@ -12,11 +12,11 @@ from faceapi import __version__
 from faceapi.api.error_handlers import add_error_handlers
 from faceapi.api.middleware import RequestContextMiddleware
 from faceapi.api.routes import add_routes
-from faceapi.api.state import Services
 from faceapi.console import mount_console
 from faceapi.docs import errors_table
 from faceapi.engine.pipeline import Engine
 from faceapi.services.accounts import AccountService
+from faceapi.services.container import Services
 from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService
 from faceapi.services.sessions import SessionService

@@ -13,8 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from faceapi.api.schemas import AgeData, ExpressionData, GenderData
-from faceapi.engine.models.expression import EXPRESSIONS
-from faceapi.engine.pipeline import FaceAnalysis, Task
+from faceapi.engine.pipeline import EXPRESSIONS, FaceAnalysis, Task
 
 API_PREFIX = "/faceapi/v1"
 

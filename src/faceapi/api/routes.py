@@ -15,8 +15,8 @@ from faceapi.api import envelope
 from faceapi.api.base64_image import decode_base64_image
 from faceapi.api.contract import API_PREFIX, ENDPOINTS, Endpoint
 from faceapi.api.schemas import EXAMPLE_IMAGE, AnalyzeRequest, Envelope
-from faceapi.api.state import Services
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.container import Services
 
 log = logging.getLogger("faceapi.api")
 

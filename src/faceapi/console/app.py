@@ -8,7 +8,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from faceapi.api.state import Services
 from faceapi.console.errors import add_error_pages
 from faceapi.console.guards import verify_csrf
 from faceapi.console.headers import ConsoleHeadersMiddleware
@@ -16,6 +15,7 @@ from faceapi.console.pages import accounts, admin, keys, try_it, usage
 from faceapi.console.rendering import make_templates
 from faceapi.console.sessions import SessionCodec, SessionMiddleware
 from faceapi.console.state import Console
+from faceapi.services.container import Services
 from faceapi.settings import Settings
 
 CONSOLE_PATH = "/console"

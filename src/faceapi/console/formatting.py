@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from faceapi.errors import ErrorCode
+from faceapi.errors import code_name
 from faceapi.services.usage import Limits
 
 
@@ -27,13 +27,6 @@ def limits(value: Limits) -> str:
     return f"{rate}; {quota}"
 
 
-def error_name(code: int) -> str:
-    try:
-        return ErrorCode(code).name
-    except ValueError:
-        return "unknown"
-
-
 def endpoint_label(name: str) -> str:
     """ "face_age_detection" -> "age"."""
     return name.removeprefix("face_").removesuffix("_detection")
@@ -42,6 +35,6 @@ def endpoint_label(name: str) -> str:
 FILTERS = {
     "moment": moment,
     "limits": limits,
-    "error_name": error_name,
+    "error_name": code_name,
     "endpoint_label": endpoint_label,
 }

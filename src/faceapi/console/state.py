@@ -9,8 +9,8 @@ from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from faceapi.api.state import Services
 from faceapi.console.sessions import Session
+from faceapi.services.container import Services
 
 # A text field of a posted form; a missing one is empty, and the page says what is wrong.
 FormText = Annotated[str, Form()]

@@ -1,4 +1,7 @@
-"""What the routes and the console reach: the engine and the shared services."""
+"""Everything one server process shares: the engine and the services, built once at start-up.
+
+The API routes and the console both reach them through this one object.
+"""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 import numpy as np
 
-from faceapi.errors import ErrorCode
+from faceapi.errors import code_name
 from faceapi.evaluation.metrics import Metrics
 
 REQUEST_TIMEOUT = 120.0  # seconds; a 1920-px photo at 16 clients on 2 cores can queue a while
@@ -105,11 +105,4 @@ async def _send(client: httpx.AsyncClient, call: Call) -> str | None:
     if call.body is None:
         return None  # GET /healthz has no envelope
     code = response.json().get("code")
-    return None if code == 0 else _code_name(code)
-
-
-def _code_name(code: int) -> str:
-    try:
-        return ErrorCode(code).name
-    except ValueError:
-        return f"CODE_{code}"
+    return None if code == 0 else code_name(code)
