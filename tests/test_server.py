@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 from collections.abc import Iterator
 
@@ -55,6 +56,22 @@ def test_revoking_with_the_cli_takes_effect_at_once(server: Server, image: str) 
 def test_garbage_does_not_hurt_the_server(server: Server) -> None:
     response = httpx.post(f"{server.url}/faceapi/v1/face_age_detection", content=b"\x00\xff" * 999)
     assert response.json()["result"] == "Err"
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
+def test_a_client_hanging_up_mid_body_is_no_server_error(server: Server) -> None:
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port)) as client:
+        client.sendall(
+            b"POST /faceapi/v1/face_age_detection HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            b'{"image": "AAAA'
+        )
+        time.sleep(0.5)
+    time.sleep(0.5)  # the server notices the hang-up, then logs
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.strip()]
+    assert any(line["message"] == "client disconnected" for line in lines)
+    assert not [line for line in lines if line["level"] == "error"]
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
 
 

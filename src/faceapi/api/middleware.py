@@ -8,6 +8,7 @@ import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceapi.api import envelope
@@ -51,6 +52,9 @@ class RequestContextMiddleware:
                 await self._fail(failure, scope, receive, send_with_id)
             else:
                 await self.app(scope, self._limited(receive), send_with_id)
+        except ClientDisconnect:
+            # The client hung up mid-body: nothing failed here and there is no one to answer.
+            error_log.info("client disconnected", extra={"request_id": request_id})
         except Exception:
             # The traceback goes to our log under the request id the client is told; the
             # client learns nothing of the internals.
