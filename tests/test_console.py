@@ -114,7 +114,8 @@ def key_id(key: str) -> str:
 
 def test_root_leads_to_the_console_and_pages_need_a_sign_in(app: FastAPI) -> None:
     client = browser(app)
-    assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
+    for start in ("/", "/console"):
+        assert client.get(start, follow_redirects=False).headers["location"] == "/console/"
     for path in ["/console/settings", "/console/usage", "/console/try", "/console/admin"]:
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303

@@ -58,6 +58,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION.format(errors=errors_table()),
         lifespan=lifespan,
+        # A redirect is not an envelope, and its Location would echo the client's Host header.
+        redirect_slashes=False,
     )
     services = Services(
         engine=engine,

@@ -23,13 +23,14 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount_console(app: FastAPI, services: Services, settings: Settings) -> None:
-    """Serve the console under /console, and send visitors of / there."""
+    """Serve the console under /console, and send visitors of / and /console there."""
     app.mount(CONSOLE_PATH, create_console(services, settings))
 
     async def to_console(request: Request) -> RedirectResponse:
         return RedirectResponse(f"{request.scope.get('root_path', '')}{CONSOLE_PATH}/")
 
-    app.add_api_route("/", to_console, methods=["GET"], include_in_schema=False)
+    for path in ("/", CONSOLE_PATH):
+        app.add_api_route(path, to_console, methods=["GET"], include_in_schema=False)
 
 
 def create_console(services: Services, settings: Settings) -> FastAPI:
