@@ -29,14 +29,14 @@ def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
                 request,
                 FaceApiError(
                     ErrorCode.METHOD_NOT_ALLOWED,
-                    path=request.url.path,
-                    method=request.method,
+                    path=_shown(request.url.path),
+                    method=_shown(request.method),
                     allowed=allowed,
                 ),
             )
             response.headers["Allow"] = allowed
             return response
-        return respond(request, FaceApiError(ErrorCode.NOT_FOUND, path=request.url.path))
+        return respond(request, FaceApiError(ErrorCode.NOT_FOUND, path=_shown(request.url.path)))
 
     async def on_validation_error(request: Request, _failure: Exception) -> JSONResponse:
         return respond(request, FaceApiError(ErrorCode.INVALID_BODY))
@@ -44,3 +44,8 @@ def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
     app.add_exception_handler(FaceApiError, on_api_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+
+
+def _shown(text: str, limit: int = 100) -> str:
+    """Client text quoted back in a message, cut short so a long path cannot bloat it."""
+    return text if len(text) <= limit else f"{text[:limit]}..."
