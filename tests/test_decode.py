@@ -94,6 +94,13 @@ def test_truncated_jpeg_is_reported_as_damaged(astronaut: np.ndarray) -> None:
     assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
+def test_a_supported_format_cut_inside_its_header_is_damaged_not_unsupported(
+    astronaut: np.ndarray, fmt: str
+) -> None:
+    assert decode_error(encode(astronaut, fmt)[:14]) is ErrorCode.CORRUPT_IMAGE
+
+
 def test_a_tiff_that_breaks_pillow_outside_its_usual_errors_is_reported_as_damaged() -> None:
     """Pillow raises TypeError when StripOffsets (tag 273) claims to be text, not numbers."""
     tiff = bytearray(encode(np.zeros((64, 64, 3), np.uint8), "TIFF"))

@@ -17,6 +17,17 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF
 # Modes holding more than 8 bits per sample; Pillow's convert("RGB") would clip them.
 _WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
+# How each supported format's files begin (WebP, inside a RIFF header, is checked apart).
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
 # We enforce our own pixel limit from the header; Pillow's warning would only add noise.
 Image.MAX_IMAGE_PIXELS = None
 # Pillow warns about a client's file (e.g. "Corrupt EXIF data"): harmless, and not ours to fix.
@@ -53,10 +64,20 @@ def _open(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except Exception as error:  # UnidentifiedImageError, or a header that breaks a plugin
+        claimed = _claimed_format(data)
+        if claimed is not None:  # a supported format's signature, then a broken header
+            raise FaceApiError(ErrorCode.CORRUPT_IMAGE, format=claimed) from error
         raise FaceApiError(ErrorCode.UNSUPPORTED_IMAGE_FORMAT) from error
     if image.format not in SUPPORTED_FORMATS:
         raise FaceApiError(ErrorCode.UNSUPPORTED_IMAGE_FORMAT)
     return image
+
+
+def _claimed_format(data: bytes) -> str | None:
+    """The supported format whose signature `data` starts with, if any."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
 
 
 def _check_dimensions(image: Image.Image, limits: ImageLimits) -> None:
