@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import logging
 import sqlite3
@@ -95,6 +96,22 @@ def test_a_null_or_empty_key_without_a_header_is_missing(
     assert response.json()["code"] == ErrorCode.MISSING_API_KEY
 
 
+def test_a_trailing_slash_gets_the_not_found_envelope_not_a_redirect(
+    client: TestClient, api_key: str, astronaut: np.ndarray
+) -> None:
+    body = {"image": b64(encode(astronaut)), "api_key": api_key}
+    response = client.post(f"{AGE}/", json=body, follow_redirects=False)
+    assert response.status_code == 200
+    assert response.json()["code"] == ErrorCode.NOT_FOUND
+
+
+def test_a_long_unknown_path_is_quoted_short(client: TestClient) -> None:
+    answer = client.post("/" + "a" * 8000, json={}).json()
+    assert answer["code"] == ErrorCode.NOT_FOUND
+    assert "/aaa" in answer["message"]
+    assert len(answer["message"]) < 400
+
+
 def test_png_with_exif_rotation_gives_the_identical_answer(
     client: TestClient, api_key: str, astronaut: np.ndarray
 ) -> None:
@@ -140,6 +157,14 @@ ERROR_CASES: dict[ErrorCode, Case] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
         {},
         lambda c, k, i: c.post(AGE, data={"image": "abc", "api_key": k}),
+    ),
+    ErrorCode.UNSUPPORTED_CONTENT_ENCODING: (
+        {},
+        lambda c, k, i: c.post(
+            AGE,
+            content=gzip.compress(json.dumps(_json(b64(i["face"]), k)).encode()),
+            headers={**JSON_TYPE, "Content-Encoding": "gzip"},
+        ),
     ),
     ErrorCode.INVALID_BODY: ({}, lambda c, k, i: c.post(AGE, json=["image", "api_key"])),
     ErrorCode.INVALID_FIELD_TYPE: ({}, lambda c, k, i: c.post(AGE, json=_json(12345, k))),

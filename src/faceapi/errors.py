@@ -62,6 +62,11 @@ class ErrorCode(IntEnum):
         405,
         "{path} does not accept {method}; use {allowed}.",
     )
+    UNSUPPORTED_CONTENT_ENCODING = (
+        1008,
+        415,
+        "The request body must be sent uncompressed, without a Content-Encoding header.",
+    )
     MISSING_IMAGE = (
         2001,
         400,

@@ -91,6 +91,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise FaceApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+    if request.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        raise FaceApiError(ErrorCode.UNSUPPORTED_CONTENT_ENCODING)
     raw = await request.body()
     try:
         body = await anyio.to_thread.run_sync(json.loads, raw)  # big bodies: off the event loop
