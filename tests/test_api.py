@@ -112,6 +112,26 @@ def test_a_long_unknown_path_is_quoted_short(client: TestClient) -> None:
     assert len(answer["message"]) < 400
 
 
+def test_a_very_large_photo_is_answered_alike_and_faces_are_measured_in_its_pixels(
+    make_client: AppFactory, astronaut: np.ndarray
+) -> None:
+    """Decoded at half size (4400 to 2200 px); her face is about 820 px across in the file.
+
+    The reference is the same picture sent at 2200 px, which is decoded as it is.
+    """
+    picture = Image.fromarray(astronaut)
+    half, large = (encode(picture.resize((side, side)), quality=90) for side in (2200, 4400))
+    answers = {}
+    for min_face_side in (20, 600, 1000):
+        client = make_client(min_face_side=min_face_side)
+        key = KeyService(client.app.state.services.store).create("large").secret
+        answers[min_face_side] = post(client, AGE, half if min_face_side == 20 else large, key)
+    assert abs(answers[20]["data"]["age"] - answers[600]["data"]["age"]) <= 1
+    assert answers[1000]["code"] == ErrorCode.FACE_TOO_SMALL
+    size = int(answers[1000]["message"].split(" pixels")[0].rsplit(" ", 1)[1])
+    assert 780 <= size <= 860
+
+
 def test_png_with_exif_rotation_gives_the_identical_answer(
     client: TestClient, api_key: str, astronaut: np.ndarray
 ) -> None:

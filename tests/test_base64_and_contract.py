@@ -74,7 +74,7 @@ def test_largest_remainder_rounding() -> None:
 
 
 def analysis(**fields: object) -> FaceAnalysis:
-    return FaceAnalysis(box=(0, 0, 100, 100), faces_found=1, **fields)  # type: ignore[arg-type]
+    return FaceAnalysis(faces_found=1, **fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

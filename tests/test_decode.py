@@ -35,7 +35,7 @@ def decode_error(data: bytes, limits: ImageLimits = LIMITS) -> ErrorCode:
     ],
 )
 def test_supported_formats_decode_to_rgb(astronaut: np.ndarray, fmt: str, options: dict) -> None:
-    decoded = decode_image(encode(astronaut, fmt, **options), LIMITS)
+    decoded = decode_image(encode(astronaut, fmt, **options), LIMITS).pixels
     assert decoded.shape == astronaut.shape
     assert decoded.dtype == np.uint8
     if fmt in LOSSLESS:
@@ -48,21 +48,21 @@ def test_supported_formats_decode_to_rgb(astronaut: np.ndarray, fmt: str, option
 def test_image_modes_become_rgb(astronaut: np.ndarray, mode: str) -> None:
     picture = Image.fromarray(astronaut).convert(mode)
     fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "1" else "PNG"
-    decoded = decode_image(encode(picture, fmt), LIMITS)
+    decoded = decode_image(encode(picture, fmt), LIMITS).pixels
     assert decoded.shape == astronaut.shape
 
 
 def test_transparent_pixels_are_shown_on_white(astronaut: np.ndarray) -> None:
     rgba = np.dstack([astronaut, np.zeros(astronaut.shape[:2], np.uint8)])
     rgba[:, :256, 3] = 255  # left half opaque, right half fully transparent
-    decoded = decode_image(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMITS)
+    decoded = decode_image(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMITS).pixels
     assert (decoded[:, 256:] == 255).all()
     assert (decoded[:, :256] == astronaut[:, :256]).all()
 
 
 def test_sixteen_bit_grey_keeps_its_contrast(astronaut: np.ndarray) -> None:
     grey = np.asarray(Image.fromarray(astronaut).convert("L"), dtype=np.uint16) * 257
-    decoded = decode_image(encode(Image.fromarray(grey), "PNG"), LIMITS)
+    decoded = decode_image(encode(Image.fromarray(grey), "PNG"), LIMITS).pixels
     expected = np.asarray(Image.fromarray(astronaut).convert("L"))
     assert np.abs(decoded[..., 0].astype(int) - expected).max() <= 1
 
@@ -70,7 +70,7 @@ def test_sixteen_bit_grey_keeps_its_contrast(astronaut: np.ndarray) -> None:
 def test_gif_uses_the_first_frame(astronaut: np.ndarray) -> None:
     frames = [Image.fromarray(astronaut), Image.new("RGB", (512, 512), "black")]
     animated = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    assert decode_image(animated, LIMITS).mean() > 50  # not the black second frame
+    assert decode_image(animated, LIMITS).pixels.mean() > 50  # not the black second frame
 
 
 @pytest.mark.parametrize(("orientation", "undo"), [(3, 2), (6, 1), (8, 3)])
@@ -79,8 +79,48 @@ def test_exif_orientation_is_applied(astronaut: np.ndarray, orientation: int, un
     stored = np.rot90(astronaut, k=undo)  # the pixels as the camera stored them
     exif = Image.Exif()
     exif[0x0112] = orientation
-    decoded = decode_image(encode(Image.fromarray(stored), "PNG", exif=exif), LIMITS)
+    decoded = decode_image(encode(Image.fromarray(stored), "PNG", exif=exif), LIMITS).pixels
     assert (decoded == astronaut).all()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "size", "decoded_size"),
+    [
+        ("JPEG", (8200, 3000), (2050, 750)),  # libjpeg decodes at 1/4
+        ("JPEG", (6000, 3000), (3000, 1500)),  # at 1/2
+        ("JPEG", (4032, 3024), (4032, 3024)),  # a phone photo stays as it is
+        ("PNG", (6200, 600), (2067, 200)),  # 1/3 after decoding, the last column partial
+    ],
+)
+def test_very_large_images_are_reduced_while_decoding(
+    astronaut: np.ndarray, fmt: str, size: tuple[int, int], decoded_size: tuple[int, int]
+) -> None:
+    picture = Image.fromarray(astronaut).resize(size)
+    decoded = decode_image(encode(picture, fmt), LIMITS)
+    assert decoded.pixels.shape == (decoded_size[1], decoded_size[0], 3)
+    assert decoded.scale == pytest.approx(decoded_size[0] / size[0])
+    expected = np.asarray(picture.resize(decoded_size), dtype=np.float32)
+    assert np.abs(decoded.pixels - expected).mean() < 4  # the same picture, smaller
+
+
+@pytest.mark.parametrize("mode", ["P", "PA", "1", "I;16", "LA", "RGBA"])
+def test_reduced_images_keep_their_look_in_every_mode(astronaut: np.ndarray, mode: str) -> None:
+    """Palette indices, 1-bit and 16-bit pixels cannot be averaged as they are stored."""
+    small = Image.fromarray(astronaut[:100])  # 512 x 100
+    if mode == "I;16":
+        picture = Image.fromarray(np.asarray(small.convert("L"), dtype=np.uint16) * 257)
+    elif mode == "PA":
+        picture = small.convert("RGBA").convert("PA")
+    else:
+        picture = small.convert(mode)
+    fmt = "TIFF" if mode in ("1", "PA") else "PNG"
+    reference = decode_image(encode(picture, fmt), LIMITS).pixels  # small: not reduced
+    large = picture.resize((5120, 1000), Image.Resampling.NEAREST)  # 10 x, to 1/2 of that
+    decoded = decode_image(encode(large, fmt), LIMITS).pixels
+    assert decoded.shape == (500, 2560, 3)
+    # Every source pixel became a 10 x 10 block, so one in 5 x 5 of the decoded pixels is it.
+    shrunk = decoded[2::5, 2::5].astype(int)
+    assert np.abs(shrunk - reference).max() <= 1
 
 
 def test_empty_and_garbage_input() -> None:

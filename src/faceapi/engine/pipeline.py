@@ -50,7 +50,6 @@ class EngineOptions:
 class FaceAnalysis:
     """What the engine found; attributes of tasks that were not asked for stay None."""
 
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2 of the analysed face
     faces_found: int
     age: float | None = None
     male_probability: float | None = None
@@ -125,30 +124,25 @@ class Engine:
         """
         watch = Stopwatch()
         with watch.stage("decode"):
-            image = decode_image(data, self.options.limits)
+            decoded = decode_image(data, self.options.limits)
         if crop:
-            height, width = image.shape[:2]
-            face = CroppedFace(image, self._aligner, watch)
-            return self._attributes(face, tasks, (0.0, 0.0, width, height), 1)
+            face = CroppedFace(decoded.pixels, self._aligner, watch)
+            return self._attributes(face, tasks, 1)
         with watch.stage("detect"):
-            found = self._detector.detect(image)
+            found = self._detector.detect(decoded.pixels)
         if not found:
             raise FaceApiError(ErrorCode.NO_FACE_FOUND)
         largest = found[0]
-        side = round(min(largest.width, largest.height))
+        side = round(min(largest.width, largest.height) / decoded.scale)  # in the file's pixels
         if side < self.options.min_face_side:
             raise FaceApiError(
                 ErrorCode.FACE_TOO_SMALL, size=side, minimum=self.options.min_face_side
             )
-        face = DetectedFace(image, largest, self._aligner, watch)
-        return self._attributes(face, tasks, largest.box, len(found))
+        face = DetectedFace(decoded.pixels, largest, self._aligner, watch)
+        return self._attributes(face, tasks, len(found))
 
     def _attributes(
-        self,
-        face: FaceInputs,
-        tasks: frozenset[Task],
-        box: tuple[float, float, float, float],
-        faces_found: int,
+        self, face: FaceInputs, tasks: frozenset[Task], faces_found: int
     ) -> FaceAnalysis:
         # A family serving both age and gender runs once for both.
         estimates: dict[AgeGenderEstimator, AgeGender] = {}
@@ -166,4 +160,4 @@ class Engine:
         if Task.EXPRESSION in tasks:
             scores = np.mean([e.probabilities(face) for e in self._expression], axis=0)
             result["expression"] = dict(zip(EXPRESSIONS, scores.tolist(), strict=True))
-        return FaceAnalysis(box=box, faces_found=faces_found, timings=face.watch.timings, **result)
+        return FaceAnalysis(faces_found=faces_found, timings=face.watch.timings, **result)
