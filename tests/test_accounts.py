@@ -61,6 +61,8 @@ def test_emails_are_lower_cased_and_unique(accounts: AccountService) -> None:
     [
         ("not-an-email", PASSWORD, "email address"),
         ("a b@example.com", PASSWORD, "email address"),
+        ("\x1b]0;pwned\x07ada@example.com", PASSWORD, "email address"),  # rewrites a terminal
+        ("admin\u202e@example.com", PASSWORD, "email address"),  # right-to-left override
         ("ada@example.com", "short", "at least 10"),
         ("ada@example.com", "x" * 2000, "at most"),
     ],

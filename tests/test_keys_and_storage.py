@@ -60,9 +60,19 @@ def test_revoked_key_stops_working(store: SqlStore) -> None:
     assert not listed.active
 
 
-def test_key_names_are_checked(store: SqlStore) -> None:
-    with pytest.raises(ValueError, match="name"):
-        KeyService(store).create("   ")
+@pytest.mark.parametrize(
+    ("name", "complaint"),
+    [
+        ("   ", "1 to 200 characters"),
+        ("x" * 201, "1 to 200 characters"),
+        ("\x1b]0;pwned\x07\x1b[31mshop", "control or invisible"),  # rewrites a terminal
+        ("shop\u200b", "control or invisible"),  # zero width space
+    ],
+)
+def test_key_names_are_checked(store: SqlStore, name: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        KeyService(store).create(name)
+    assert KeyService(store).create("Boutique Zoë 🛍").record.name == "Boutique Zoë 🛍"
 
 
 def test_usage_is_counted_per_day_endpoint_and_code(store: SqlStore) -> None:

@@ -14,6 +14,7 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from faceapi.services.text import is_printable
 from faceapi.storage import AccountRecord, EmailTakenError, Store
 
 MIN_PASSWORD = 10
@@ -71,7 +72,7 @@ class AccountService:
         if address is not None:
             self._throttle(ADDRESS_THROTTLE, address)
         email = normalize_email(email)
-        if len(email) > 254 or not _EMAIL.match(email):
+        if len(email) > 254 or not _EMAIL.match(email) or not is_printable(email):
             raise AccountError("Enter an email address such as ada@example.com.")
         _check_password(password)
         record = AccountRecord(

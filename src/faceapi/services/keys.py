@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.text import is_printable
 from faceapi.storage import ApiKeyRecord, KeyLimits, Store
 
 KEY_PREFIX = "fa"
@@ -36,7 +37,11 @@ class KeyService:
         """A new key for `account_id` (None: a key of no account, as the CLI makes them)."""
         name = name.strip()
         if not name or len(name) > 200:
-            raise ValueError("a key's name must be 1 to 200 characters")
+            raise ValueError(
+                "Give the key a name of 1 to 200 characters, such as the site that will use it."
+            )
+        if not is_printable(name):
+            raise ValueError("A key's name cannot hold control or invisible characters.")
         key_id = secrets.token_hex(_ID_BYTES)
         secret = secrets.token_urlsafe(_SECRET_BYTES)
         record = ApiKeyRecord(

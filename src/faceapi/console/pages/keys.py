@@ -45,9 +45,8 @@ def settings_page(request: Request, account: SignedIn) -> Response:
 def create_key(request: Request, account: SignedIn, name: FormText = "") -> Response:
     try:
         new = console_of(request).services.keys.create(name, account.id)
-    except ValueError:
-        error = "Give the key a name of 1 to 200 characters, such as the site that will use it."
-        return _settings(request, account, error=error, status_code=400)
+    except ValueError as error:
+        return _settings(request, account, error=str(error), status_code=400)
     return _show_once(request, account, new)
 
 
