@@ -116,6 +116,8 @@ def test_root_leads_to_the_console_and_pages_need_a_sign_in(app: FastAPI) -> Non
     client = browser(app)
     for start in ("/", "/console"):
         assert client.get(start, follow_redirects=False).headers["location"] == "/console/"
+    trailing = client.get("/console/admin/", headers={"Host": "evil.example"})
+    assert trailing.status_code == 404  # not a redirect to the Host the client named
     for path in ["/console/settings", "/console/usage", "/console/try", "/console/admin"]:
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303

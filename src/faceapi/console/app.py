@@ -34,7 +34,8 @@ def mount_console(app: FastAPI, services: Services, settings: Settings) -> None:
 
 
 def create_console(services: Services, settings: Settings) -> FastAPI:
-    console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    # No slash redirects: their Location would echo the client's Host header.
+    console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     console.state.console = Console(services, make_templates(), settings.allow_signup)
     for page in (accounts, keys, usage, try_it, admin):
         console.include_router(page.router, dependencies=[Depends(verify_csrf)])
