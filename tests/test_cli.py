@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +54,17 @@ def test_key_lifecycle(run: Invoke) -> None:
     run("keys", "revoke", listed["id"])
     assert json.loads(run("keys", "list", "--json"))[0]["status"].startswith("revoked")
     assert "no active key" in run("keys", "revoke", listed["id"], code=1)
+
+
+def test_a_name_stored_before_names_were_checked_cannot_rewrite_the_terminal(
+    run: Invoke, database_url: str
+) -> None:
+    run("keys", "create", "--name", "shop")
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE api_keys SET name = ?", ("\x1b]0;pwned\x07shop",))
+    table = run("keys", "list")
+    assert "\x1b" not in table
+    assert "\\x1b]0;pwned\\x07shop" in table
 
 
 def test_users_and_the_keys_they_own(run: Invoke) -> None:

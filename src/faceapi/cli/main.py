@@ -23,6 +23,7 @@ from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
 from faceapi.services.keys import KeyService
+from faceapi.services.text import visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
@@ -350,6 +351,8 @@ def _print_rows(rows: list[dict[str, str]], as_json: bool, empty: str) -> None:
     if not rows:
         click.echo(empty)
         return
+    # Rows written before names were checked may hold characters that rewrite a terminal.
+    rows = [{column: visible(value) for column, value in row.items()} for row in rows]
     widths = {column: max(len(column), *(len(row[column]) for row in rows)) for column in rows[0]}
     click.echo("  ".join(column.ljust(width) for column, width in widths.items()))
     for row in rows:

@@ -12,3 +12,13 @@ _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 def is_printable(text: str) -> bool:
     """True if every character shows as itself."""
     return not any(unicodedata.category(character) in _UNPRINTABLE for character in text)
+
+
+def visible(text: str) -> str:
+    """`text` with each unprintable character written as an escape, e.g. "\\x1b"."""
+    return "".join(
+        character.encode("unicode_escape").decode()
+        if unicodedata.category(character) in _UNPRINTABLE
+        else character
+        for character in text
+    )
