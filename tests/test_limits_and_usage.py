@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -104,6 +105,18 @@ def test_rotation_keeps_name_owner_and_limits_and_revokes_the_old_key(store: Sql
         keys.authenticate(old.secret)
     with pytest.raises(ValueError, match="active"):
         keys.rotate(old.record.id)
+
+
+def test_a_key_named_before_the_rules_for_names_can_still_be_rotated(store: SqlStore) -> None:
+    legacy = dataclasses.replace(
+        KeyService(store).create("placeholder").record, id="0123456789ab", name="shop\x07"
+    )
+    store.add_key(legacy)
+    new = KeyService(store).rotate(legacy.id)
+    assert new.record.name == "shop\x07"
+    keys = {key.id: key for key in store.list_keys(None)}
+    assert keys[new.record.id].active
+    assert not keys[legacy.id].active
 
 
 class _ReadsTogether:

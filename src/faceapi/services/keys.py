@@ -42,6 +42,9 @@ class KeyService:
             )
         if not is_printable(name):
             raise ValueError("A key's name cannot hold control or invisible characters.")
+        return self._add(name, account_id, limits or KeyLimits())
+
+    def _add(self, name: str, account_id: str | None, limits: KeyLimits) -> NewKey:
         key_id = secrets.token_hex(_ID_BYTES)
         secret = secrets.token_urlsafe(_SECRET_BYTES)
         record = ApiKeyRecord(
@@ -51,7 +54,7 @@ class KeyService:
             secret_hash=_hash(secret),
             created_at=datetime.now(UTC),
             account_id=account_id,
-            limits=limits or KeyLimits(),
+            limits=limits,
         )
         self._store.add_key(record)
         return NewKey(record, f"{KEY_PREFIX}_{key_id}_{secret}")
@@ -88,12 +91,13 @@ class KeyService:
         """Replace an active key: a new one with its name, owner and limits; the old is revoked.
 
         Revoking comes first and only one caller can win it, so a rotation submitted twice
-        at once makes one new key, not two.
+        at once makes one new key, not two. The name is kept as stored, even one that `create`
+        would now refuse.
         """
         old = self._store.get_key(key_id)
         if old is None or not self.revoke(key_id):
-            raise ValueError("only an active key can be rotated")
-        return self.create(old.name, old.account_id, old.limits)
+            raise ValueError("Only an active key can be rotated; this one is already revoked.")
+        return self._add(old.name, old.account_id, old.limits)
 
     def set_limits(self, key_id: str, limits: KeyLimits) -> bool:
         """Replace the key's own limits; False if there is no such key.

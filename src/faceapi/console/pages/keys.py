@@ -66,7 +66,11 @@ def confirm_rotation(request: Request, account: SignedIn, key: ActiveKey) -> Res
 
 @router.post("/settings/keys/{key_id}/rotate")
 def rotate(request: Request, account: SignedIn, key: ActiveKey) -> Response:
-    return _show_once(request, account, console_of(request).services.keys.rotate(key.id), key)
+    try:
+        new = console_of(request).services.keys.rotate(key.id)
+    except ValueError as error:  # the same form submitted twice: the other one rotated it
+        return _settings(request, account, error=str(error), status_code=409)
+    return _show_once(request, account, new, key)
 
 
 @router.get("/settings/keys/{key_id}/revoke", name="revoke_key")
