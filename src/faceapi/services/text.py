@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import unicodedata
 
-# Control, format (e.g. right-to-left override, zero width), surrogate, private-use and
-# unassigned characters: invisible or able to rewrite a terminal, never part of a real name.
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# Characters that are invisible or rewrite what is around them, never part of a real name:
+# controls (which can retitle or recolour a terminal), lone surrogates, bidirectional
+# overrides and isolates (which can show "moc.elpmaxe" as "example.com"), and zero-width
+# spaces. Zero-width joiners stay allowed: emoji sequences and Persian spelling need them.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs"})
+_INVISIBLE = frozenset(
+    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+)
 
 
 def is_printable(text: str) -> bool:
     """True if every character shows as itself."""
-    return not any(unicodedata.category(character) in _UNPRINTABLE for character in text)
+    return not any(_unprintable(character) for character in text)
 
 
 def visible(text: str) -> str:
     """`text` with each unprintable character written as an escape, e.g. "\\x1b"."""
     return "".join(
-        character.encode("unicode_escape").decode()
-        if unicodedata.category(character) in _UNPRINTABLE
+        character.encode("unicode_escape", "backslashreplace").decode()
+        if _unprintable(character)
         else character
         for character in text
     )
+
+
+def _unprintable(character: str) -> bool:
+    return character in _INVISIBLE or unicodedata.category(character) in _UNPRINTABLE_CATEGORIES
