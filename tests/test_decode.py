@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from faceapi.engine.decode import ImageLimits, decode_image
 from faceapi.errors import ErrorCode, FaceApiError
@@ -132,6 +132,17 @@ def test_empty_and_garbage_input() -> None:
 def test_truncated_jpeg_is_reported_as_damaged(astronaut: np.ndarray) -> None:
     whole = encode(astronaut)
     assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
+
+
+def test_running_out_of_memory_is_not_blamed_on_the_file(
+    astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def exhausted(_image: ImageFile.ImageFile) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", exhausted)
+    with pytest.raises(MemoryError):
+        decode_image(encode(astronaut, "PNG"), LIMITS)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])

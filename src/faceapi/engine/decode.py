@@ -77,6 +77,8 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
         if max(image.size) > REDUCE_ABOVE:
             image = _averageable(image).reduce(_reduction(max(image.size), powers_of_two=False))
         pixels = _to_rgb(image)
+    except MemoryError:
+        raise  # the server's trouble, not the file's
     except Exception as error:  # a hostile file can make Pillow raise almost anything
         raise FaceApiError(ErrorCode.CORRUPT_IMAGE, format=image.format) from error
     return DecodedImage(pixels, max(pixels.shape[:2]) / file_side)
@@ -104,6 +106,8 @@ def _open(data: bytes) -> Image.Image:
     """Read only the header: format and size are known before any pixel is decoded."""
     try:
         image = Image.open(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as error:  # UnidentifiedImageError, or a header that breaks a plugin
         claimed = _claimed_format(data)
         if claimed is not None:  # a supported format's signature, then a broken header
