@@ -105,6 +105,15 @@ def test_a_trailing_slash_gets_the_not_found_envelope_not_a_redirect(
     assert response.json()["code"] == ErrorCode.NOT_FOUND
 
 
+@pytest.mark.parametrize("encoding", ["", "identity", " Identity "])
+def test_an_uncompressed_content_encoding_is_accepted(
+    client: TestClient, api_key: str, astronaut: np.ndarray, encoding: str
+) -> None:
+    body = json.dumps({"image": b64(encode(astronaut)), "api_key": api_key})
+    headers = {**JSON_TYPE, "Content-Encoding": encoding}
+    assert client.post(AGE, content=body, headers=headers).json()["result"] == "Ok"
+
+
 def test_a_long_unknown_path_is_quoted_short(client: TestClient) -> None:
     answer = client.post("/" + "a" * 8000, json={}).json()
     assert answer["code"] == ErrorCode.NOT_FOUND

@@ -160,6 +160,8 @@ def test_config_shows_effective_settings(
     assert "strict_http_status = true" in output
     assert "max_queue = 7" in output
     assert "does not exist" in run("--config", str(tmp_path / "missing.toml"), "config", code=1)
+    monkeypatch.setenv("FACEAPI_LOG_LEVEL", "WARNING")
+    assert 'log_level = "warning"' in run("config")
 
 
 def test_models_lists_sources_licences_and_checksums(run: Invoke) -> None:

@@ -91,7 +91,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise FaceApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
-    if request.headers.get("content-encoding", "identity").strip().lower() != "identity":
+    if request.headers.get("content-encoding", "").strip().lower() not in ("", "identity"):
         raise FaceApiError(ErrorCode.UNSUPPORTED_CONTENT_ENCODING)
     raw = await request.body()
     try:

@@ -174,7 +174,7 @@ def keys_limits(
             raise click.ClickException(str(error)) from error
         usage = UsageService(store, _settings(context).default_limits())
         in_force = usage.limits_for(replace(key, limits=own))
-    click.echo(f"Limits in force for key {key.id} ({key.name}):")
+    click.echo(f"Limits in force for key {key.id} ({visible(key.name)}):")
     _print_rows(_limit_rows(own, in_force), as_json=False, empty="")
 
 
