@@ -22,9 +22,7 @@ def is_printable(text: str) -> bool:
 def visible(text: str) -> str:
     """`text` with each unprintable character written as an escape, e.g. "\\x1b"."""
     return "".join(
-        character.encode("unicode_escape", "backslashreplace").decode()
-        if _unprintable(character)
-        else character
+        character.encode("unicode_escape").decode() if _unprintable(character) else character
         for character in text
     )
 
