@@ -114,11 +114,17 @@ def test_an_uncompressed_content_encoding_is_accepted(
     assert client.post(AGE, content=body, headers=headers).json()["result"] == "Ok"
 
 
-def test_a_long_unknown_path_is_quoted_short(client: TestClient) -> None:
-    answer = client.post("/" + "a" * 8000, json={}).json()
+def test_a_long_unknown_path_is_quoted_short_and_escaped(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="faceapi.access"):
+        answer = client.post("/%1b[31m" + "a" * 8000, json={}).json()
     assert answer["code"] == ErrorCode.NOT_FOUND
-    assert "/aaa" in answer["message"]
+    assert "/\\x1b[31maaa" in answer["message"]
     assert len(answer["message"]) < 400
+    (logged,) = [record.path for record in caplog.records if hasattr(record, "path")]
+    assert logged.startswith("/\\x1b[31maaa")
+    assert len(logged) < 200
 
 
 def test_a_very_large_photo_is_answered_alike_and_faces_are_measured_in_its_pixels(

@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from faceapi.api import envelope
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.text import quoted
 
 
 def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
@@ -29,14 +30,14 @@ def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
                 request,
                 FaceApiError(
                     ErrorCode.METHOD_NOT_ALLOWED,
-                    path=_shown(request.url.path),
-                    method=_shown(request.method),
+                    path=quoted(request.url.path),
+                    method=quoted(request.method),
                     allowed=allowed,
                 ),
             )
             response.headers["Allow"] = allowed
             return response
-        return respond(request, FaceApiError(ErrorCode.NOT_FOUND, path=_shown(request.url.path)))
+        return respond(request, FaceApiError(ErrorCode.NOT_FOUND, path=quoted(request.url.path)))
 
     async def on_validation_error(request: Request, _failure: Exception) -> JSONResponse:
         return respond(request, FaceApiError(ErrorCode.INVALID_BODY))
@@ -44,8 +45,3 @@ def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
     app.add_exception_handler(FaceApiError, on_api_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-
-
-def _shown(text: str, limit: int = 100) -> str:
-    """Client text quoted back in a message, cut short so a long path cannot bloat it."""
-    return text if len(text) <= limit else f"{text[:limit]}..."

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceapi.api import envelope
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.text import quoted
 
 access_log = logging.getLogger("faceapi.access")
 error_log = logging.getLogger("faceapi.errors")
@@ -68,7 +69,7 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": quoted(scope["path"]),
                     "status": status,
                     "code": state.get("result_code"),
                     "key_id": state.get("key_id"),

@@ -29,3 +29,8 @@ def visible(text: str) -> str:
 
 def _unprintable(character: str) -> bool:
     return character in _INVISIBLE or unicodedata.category(character) in _UNPRINTABLE_CATEGORIES
+
+
+def quoted(text: str, limit: int = 100) -> str:
+    """Client text for a message or a log line: escaped as `visible` does, cut to `limit`."""
+    return visible(text if len(text) <= limit else f"{text[:limit]}...")
