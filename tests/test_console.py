@@ -317,7 +317,13 @@ def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
     admin = make_admin(app)
     limits = f"/console/admin/keys/{key_id(key)}/limits"
     assert submit(admin, limits, burst="zero").status_code == 400
-    assert "finite" in submit(admin, limits, rate_per_second="nan").text
+    assert "number of requests per second" in submit(admin, limits, rate_per_second="nan").text
+    assert "at least 1" in submit(admin, limits, burst="0").text  # the service's range check
+    for unclear in ("1_000", "\u0661\u0660", "1e3", "-5", "2.0"):  # the last: not whole
+        page = submit(admin, limits, monthly_quota=unclear)
+        assert page.status_code == 400
+        assert "whole number" in page.text
+    assert 'name="monthly_quota" type="text" value=""' in admin.get(limits).text  # none stored
     submit(admin, limits, monthly_quota="2")
     assert "2 a month" in ada.get("/console/settings").text
     assert [api_code(app, key) for _ in range(2)] == [ErrorCode.NO_FACE_FOUND] * 2

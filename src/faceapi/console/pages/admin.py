@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
@@ -17,6 +18,11 @@ from faceapi.storage import AccountRecord, ApiKeyRecord, KeyLimits
 
 router = APIRouter()
 N = TypeVar("N", int, float)
+
+_DECIMAL: dict[type, re.Pattern[str]] = {
+    int: re.compile(r"[0-9]+"),
+    float: re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+"),
+}
 
 
 @router.get("/admin", name="admin")
@@ -152,12 +158,14 @@ def parse_limits(rate_per_second: str, burst: str, monthly_quota: str) -> KeyLim
 
 
 def _number(text: str, kind: type[N], message: str) -> N | None:
-    if not text.strip():
+    text = text.strip()
+    if not text:
         return None
-    try:
-        return kind(text.strip())
-    except ValueError as error:
-        raise ValueError(message) from error
+    # Plain ASCII decimals only: int() and float() would also take "1_000", other scripts'
+    # digits and "1e3", which an admin reading the form back would not recognise.
+    if not _DECIMAL[kind].fullmatch(text):
+        raise ValueError(message)
+    return kind(text)
 
 
 def _limits_form(
