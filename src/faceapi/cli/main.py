@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,7 +22,7 @@ from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
 from faceapi.services.keys import KeyService
-from faceapi.services.text import visible
+from faceapi.services.text import moment, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
@@ -118,9 +117,9 @@ def keys_list(context: click.Context, as_json: bool) -> None:
             "name": record.name,
             "prefix": record.prefix,
             "owner": emails.get(record.account_id or "", "-"),
-            "created": _when(record.created_at),
-            "last_used": _when(record.last_used_at),
-            "status": "active" if record.active else f"revoked {_when(record.revoked_at)}",
+            "created": moment(record.created_at),
+            "last_used": moment(record.last_used_at),
+            "status": "active" if record.active else f"revoked {moment(record.revoked_at)}",
         }
         for record in records
     ]
@@ -233,8 +232,8 @@ def users_list(context: click.Context, as_json: bool) -> None:
         {
             "email": account.email,
             "role": "administrator" if account.is_admin else "developer",
-            "created": _when(account.created_at),
-            "status": "active" if account.active else f"disabled {_when(account.disabled_at)}",
+            "created": moment(account.created_at),
+            "status": "active" if account.active else f"disabled {moment(account.disabled_at)}",
         }
         for account in accounts
     ]
@@ -357,12 +356,6 @@ def _print_rows(rows: list[dict[str, str]], as_json: bool, empty: str) -> None:
     click.echo("  ".join(column.ljust(width) for column, width in widths.items()))
     for row in rows:
         click.echo("  ".join(row[column].ljust(width) for column, width in widths.items()))
-
-
-def _when(moment: datetime | None) -> str:
-    if moment is None:
-        return "never"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 main.add_command(evaluate)

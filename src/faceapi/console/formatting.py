@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from faceapi.errors import code_name
+from faceapi.services.text import moment
 from faceapi.services.usage import Limits
-
-
-def moment(value: datetime | None) -> str:
-    if value is None:
-        return "never"
-    value = value.astimezone(UTC)
-    return f"{value:%Y-%m-%d %H:%M} UTC"
 
 
 def limits(value: Limits) -> str:

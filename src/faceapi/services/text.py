@@ -1,8 +1,10 @@
-"""Checks on text people type that other people will see: in the console, the CLI, a terminal."""
+"""Text that people see in the console, the CLI or a terminal: checks on what others typed,
+and how moments are written."""
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 
 # Characters that are invisible or rewrite what is around them, never part of a real name:
 # controls (which can retitle or recolour a terminal), lone surrogates, bidirectional
@@ -34,3 +36,10 @@ def _unprintable(character: str) -> bool:
 def quoted(text: str, limit: int = 100) -> str:
     """Client text for a message or a log line: escaped as `visible` does, cut to `limit`."""
     return visible(text if len(text) <= limit else f"{text[:limit]}...")
+
+
+def moment(value: datetime | None) -> str:
+    """A stored time as both the console and the CLI show it, e.g. "2026-11-24 10:22 UTC"."""
+    if value is None:
+        return "never"
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
