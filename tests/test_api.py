@@ -201,6 +201,14 @@ ERROR_CASES: dict[ErrorCode, Case] = {
             headers={**JSON_TYPE, "Content-Encoding": "gzip"},
         ),
     ),
+    ErrorCode.DUPLICATE_FIELD: (
+        {},
+        lambda c, k, i: c.post(
+            AGE,
+            content=f'{{"image": "{b64(i["face"])}", "api_key": "{k}", "api_key": "x"}}',
+            headers=JSON_TYPE,
+        ),
+    ),
     ErrorCode.INVALID_BODY: ({}, lambda c, k, i: c.post(AGE, json=["image", "api_key"])),
     ErrorCode.INVALID_FIELD_TYPE: ({}, lambda c, k, i: c.post(AGE, json=_json(12345, k))),
     ErrorCode.BODY_TOO_LARGE: (

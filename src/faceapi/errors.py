@@ -67,6 +67,11 @@ class ErrorCode(IntEnum):
         415,
         "The request body must be sent uncompressed, without a Content-Encoding header.",
     )
+    DUPLICATE_FIELD = (
+        1009,
+        400,
+        'The field "{field}" appears more than once in the request body. Send each field once.',
+    )
     MISSING_IMAGE = (
         2001,
         400,

@@ -17,6 +17,7 @@ from faceapi.api.contract import API_PREFIX, ENDPOINTS, Endpoint
 from faceapi.api.schemas import EXAMPLE_IMAGE, AnalyzeRequest, Envelope
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.container import Services
+from faceapi.services.text import quoted
 
 log = logging.getLogger("faceapi.api")
 
@@ -95,12 +96,38 @@ async def _json_object(request: Request) -> dict[str, Any]:
         raise FaceApiError(ErrorCode.UNSUPPORTED_CONTENT_ENCODING)
     raw = await request.body()
     try:
-        body = await anyio.to_thread.run_sync(json.loads, raw)  # big bodies: off the event loop
+        body = await anyio.to_thread.run_sync(_parse_json, raw)  # big bodies: off the event loop
+    except _DuplicateFieldError as duplicate:
+        raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field=quoted(duplicate.name)) from None
     except (ValueError, RecursionError) as error:
         raise FaceApiError(ErrorCode.INVALID_JSON) from error
     if not isinstance(body, dict):
         raise FaceApiError(ErrorCode.INVALID_BODY)
     return body
+
+
+class _DuplicateFieldError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _parse_json(raw: bytes) -> Any:
+    """json.loads, refusing an object that names a field twice.
+
+    json.loads keeps the last of two "api_key"s; a proxy or log reading the first would then
+    see another key than the one served, so neither is guessed at.
+    """
+    return json.loads(raw, object_pairs_hook=_unique_fields)
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in fields:
+            raise _DuplicateFieldError(name)
+        fields[name] = value
+    return fields
 
 
 def _api_key(body: dict[str, Any], header: str | None) -> str:
