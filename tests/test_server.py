@@ -17,11 +17,14 @@ from tests.conftest import encode, key_secret
 from tests.server_process import Server, running_server
 
 EXPRESSIONS = {"neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"}
+BODY_TIMEOUT = 2  # seconds; every other request here sends its body at once
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("server")) as server:
+    with running_server(
+        tmp_path_factory.mktemp("server"), body_timeout_seconds=str(BODY_TIMEOUT)
+    ) as server:
         yield server
 
 
@@ -72,6 +75,26 @@ def test_a_client_hanging_up_mid_body_is_no_server_error(server: Server) -> None
     lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.strip()]
     assert any(line["message"] == "client disconnected" for line in lines)
     assert not [line for line in lines if line["level"] == "error"]
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
+def test_a_stalled_upload_is_answered_and_cut_off(server: Server) -> None:
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port), timeout=10) as client:
+        started = time.monotonic()
+        client.sendall(
+            b"POST /faceapi/v1/face_age_detection HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            b'{"image": "AAAA'
+        )
+        answer = b""
+        while chunk := client.recv(65536):  # the server closes the connection after answering
+            answer += chunk
+        waited = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(body)["code"] == ErrorCode.BODY_TIMEOUT
+    assert BODY_TIMEOUT <= waited < BODY_TIMEOUT + 5
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
 
 

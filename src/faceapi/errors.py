@@ -72,6 +72,12 @@ class ErrorCode(IntEnum):
         400,
         'The field "{field}" appears more than once in the request body. Send each field once.',
     )
+    BODY_TIMEOUT = (
+        1010,
+        408,
+        "The request body did not arrive within {limit} seconds. Send it again on a faster "
+        "connection or as a smaller image.",
+    )
     MISSING_IMAGE = (
         2001,
         400,

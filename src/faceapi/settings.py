@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Send conventional HTTP statuses on errors instead of always 200.",
     )
     max_body_bytes: int = Field(15_000_000, ge=1024, description="Largest request body.")
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Longest a request body may take to arrive; a stalled upload is cut off.",
+    )
     max_image_bytes: int = Field(
         _ENGINE.limits.max_bytes, ge=1024, description="Largest image, after base64 decoding."
     )

@@ -1,4 +1,5 @@
-"""Per-request plumbing: request id, body-size limit, and one access-log line per request."""
+"""Per-request plumbing: request id, body size and time limits, and one access-log line per
+request."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import time
 import uuid
 
+import anyio
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,9 +24,12 @@ _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, strict_http_status: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float, strict_http_status: bool
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.strict_http_status = strict_http_status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,7 +48,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                response_headers = MutableHeaders(scope=message)
+                response_headers["X-Request-ID"] = request_id
+                if state.get("body_cut_off"):  # the rest of the body must not be read as a request
+                    response_headers["Connection"] = "close"
             await send(message)
 
         try:
@@ -52,7 +60,7 @@ class RequestContextMiddleware:
                 failure = FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
                 await self._fail(failure, scope, receive, send_with_id)
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
+                await self.app(scope, self._limited(receive, state), send_with_id)
         except ClientDisconnect:
             # The client hung up mid-body: nothing failed here and there is no one to answer.
             error_log.info("client disconnected", extra={"request_id": request_id})
@@ -84,17 +92,30 @@ class RequestContextMiddleware:
         response = envelope.error(failure, strict_http_status=self.strict_http_status)
         await response(scope, receive, send)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Count body bytes as they arrive: chunked uploads have no Content-Length to check."""
+    def _limited(self, receive: Receive, state: dict[str, object]) -> Receive:
+        """Count body bytes as they arrive (chunked uploads have no Content-Length to check),
+        and cut off a body that takes longer than `body_timeout` in all: a client that stalls
+        mid-upload would otherwise hold its connection and partial body for as long as it likes.
+        """
         received = 0
+        deadline = anyio.current_time() + self.body_timeout
+        complete = False
 
-        async def receive_within_limit() -> Message:
-            nonlocal received
-            message = await receive()
+        async def receive_within_limits() -> Message:
+            nonlocal received, complete
+            if complete:  # only a disconnect can follow, whenever the client leaves
+                return await receive()
+            with anyio.move_on_after(deadline - anyio.current_time()) as waiting:
+                message = await receive()
+            if waiting.cancelled_caught:
+                state["body_cut_off"] = True
+                raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=f"{self.body_timeout:g}")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    state["body_cut_off"] = True
                     raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
+                complete = not message.get("more_body", False)
             return message
 
-        return receive_within_limit
+        return receive_within_limits
