@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(15_000_000, ge=1024, description="Largest request body.")
     body_timeout_seconds: float = Field(
-        30.0,
+        60.0,
         gt=0,
         description="Longest a request body may take to arrive; a stalled upload is cut off.",
     )
