@@ -60,6 +60,16 @@ class NoFaceEngine:
         return []
 
 
+@pytest.fixture(autouse=True)
+def _environment_kept() -> Iterator[None]:
+    """`faceapi --config` exports FACEAPI_CONFIG for its worker processes; a CLI test that runs
+    it in this process must not hand its config to the servers later tests start."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     settings = Settings()
