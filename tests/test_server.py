@@ -93,6 +93,7 @@ def test_a_stalled_upload_is_answered_and_cut_off(server: Server) -> None:
         waited = time.monotonic() - started
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 "), (answer, waited)
+    assert b"\r\nconnection: close" in head.lower()
     assert json.loads(body)["code"] == ErrorCode.BODY_TIMEOUT
     assert BODY_TIMEOUT <= waited < BODY_TIMEOUT + 5
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}

@@ -46,7 +46,10 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         60.0,
         gt=0,
-        description="Longest a request body may take to arrive; a stalled upload is cut off.",
+        description=(
+            "Longest a whole request body may take to arrive, in all (not an idle timeout): "
+            "a body of max_body_bytes needs max_body_bytes / body_timeout_seconds per second."
+        ),
     )
     max_image_bytes: int = Field(
         _ENGINE.limits.max_bytes, ge=1024, description="Largest image, after base64 decoding."

@@ -77,7 +77,7 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        body_timeout=settings.body_timeout_seconds,
+        body_timeout_seconds=settings.body_timeout_seconds,
         strict_http_status=settings.strict_http_status,
     )
     return app

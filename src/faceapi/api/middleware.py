@@ -25,11 +25,16 @@ _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, body_timeout: float, strict_http_status: bool
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+        strict_http_status: bool,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.body_timeout = body_timeout
+        self.body_timeout_seconds = body_timeout_seconds
         self.strict_http_status = strict_http_status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,6 +48,7 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 0
+        body = _LimitedBody(receive, headers, self.max_body_bytes, self.body_timeout_seconds)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -50,17 +56,20 @@ class RequestContextMiddleware:
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
                 response_headers["X-Request-ID"] = request_id
-                if state.get("body_cut_off"):  # the rest of the body must not be read as a request
+                if not body.complete:
+                    # Answered before the whole body came in (refused, or cut off): uvicorn
+                    # would keep the connection for the rest, and every byte the client
+                    # sends restarts its keep-alive timer, so a slow client could hold it.
                     response_headers["Connection"] = "close"
             await send(message)
 
         try:
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
                 failure = FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
                 await self._fail(failure, scope, receive, send_with_id)
             else:
-                await self.app(scope, self._limited(receive, state), send_with_id)
+                await self.app(scope, body.receive, send_with_id)
         except ClientDisconnect:
             # The client hung up mid-body: nothing failed here and there is no one to answer.
             error_log.info("client disconnected", extra={"request_id": request_id})
@@ -92,30 +101,36 @@ class RequestContextMiddleware:
         response = envelope.error(failure, strict_http_status=self.strict_http_status)
         await response(scope, receive, send)
 
-    def _limited(self, receive: Receive, state: dict[str, object]) -> Receive:
-        """Count body bytes as they arrive (chunked uploads have no Content-Length to check),
-        and cut off a body that takes longer than `body_timeout` in all: a client that stalls
-        mid-upload would otherwise hold its connection and partial body for as long as it likes.
-        """
-        received = 0
-        deadline = anyio.current_time() + self.body_timeout
-        complete = False
 
-        async def receive_within_limits() -> Message:
-            nonlocal received, complete
-            if complete:  # only a disconnect can follow, whenever the client leaves
-                return await receive()
-            with anyio.move_on_after(deadline - anyio.current_time()) as waiting:
-                message = await receive()
-            if waiting.cancelled_caught:
-                state["body_cut_off"] = True
-                raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=f"{self.body_timeout:g}")
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    state["body_cut_off"] = True
-                    raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
-                complete = not message.get("more_body", False)
-            return message
+class _LimitedBody:
+    """The request body as the app receives it, within a size and a time limit.
 
-        return receive_within_limits
+    Bytes are counted as they arrive, since chunked uploads have no Content-Length to check.
+    The time limit is a total for the whole body, not an idle timeout: a client that sends a
+    byte now and then would otherwise hold its connection and partial body indefinitely.
+    """
+
+    def __init__(
+        self, receive: Receive, headers: Headers, max_bytes: int, timeout_seconds: float
+    ) -> None:
+        self._receive = receive
+        self._max_bytes = max_bytes
+        self._timeout_seconds = timeout_seconds
+        self._deadline = anyio.current_time() + timeout_seconds
+        self._received = 0
+        declared = headers.get("content-length", "0")
+        self.complete = "transfer-encoding" not in headers and declared in ("", "0")
+
+    async def receive(self) -> Message:
+        if self.complete:  # only a disconnect can follow, whenever the client leaves
+            return await self._receive()
+        with anyio.move_on_after(self._deadline - anyio.current_time()) as waiting:
+            message = await self._receive()
+        if waiting.cancelled_caught:
+            raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=f"{self._timeout_seconds:g}")
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            if self._received > self._max_bytes:
+                raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self._max_bytes)
+            self.complete = not message.get("more_body", False)
+        return message

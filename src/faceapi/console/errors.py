@@ -10,13 +10,22 @@ from starlette.exceptions import HTTPException
 from faceapi.console.guards import CsrfError, SignInRequiredError
 from faceapi.console.rendering import render
 from faceapi.console.state import redirect
+from faceapi.errors import FaceApiError
 
-_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed"}
+_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    408: "Too slow",
+    413: "Too large",
+}
 _NOT_FOUND = "There is nothing at this address. Check the link, or start from your Settings."
 
 
 def add_error_pages(console: FastAPI) -> None:
     console.add_exception_handler(HTTPException, _http_error)
+    console.add_exception_handler(FaceApiError, _request_refused)
     console.add_exception_handler(RequestValidationError, _invalid_request)
     console.add_exception_handler(SignInRequiredError, _to_sign_in)
     console.add_exception_handler(CsrfError, _csrf_failed)
@@ -31,8 +40,18 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
 
 async def _http_error(request: Request, failure: Exception) -> Response:
     assert isinstance(failure, HTTPException)
+    if isinstance(failure.__cause__, FaceApiError):
+        # FastAPI turns any failure while reading a form into "error parsing the body"; a
+        # body the server cut off (too large, too slow) should say so.
+        return await _request_refused(request, failure.__cause__)
     message = _NOT_FOUND if failure.detail == "Not Found" else str(failure.detail)
     return error_page(request, failure.status_code, message)
+
+
+async def _request_refused(request: Request, failure: Exception) -> Response:
+    """A request the HTTP layer refused, e.g. a form body over the size or time limit."""
+    assert isinstance(failure, FaceApiError)
+    return error_page(request, failure.code.http_status, failure.message)
 
 
 async def _invalid_request(request: Request, _failure: Exception) -> Response:
