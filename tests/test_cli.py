@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -49,10 +50,13 @@ def test_key_lifecycle(run: Invoke) -> None:
     (listed,) = json.loads(run("keys", "list", "--json"))
     assert listed["name"] == "shop"
     assert listed["status"] == "active"
+    assert listed["last_used"] == "never"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", listed["created"])
     assert key not in run("keys", "list")  # only the prefix is ever shown again
     assert listed["prefix"] in run("keys", "list")
     run("keys", "revoke", listed["id"])
-    assert json.loads(run("keys", "list", "--json"))[0]["status"].startswith("revoked")
+    revoked = json.loads(run("keys", "list", "--json"))[0]["status"]
+    assert re.fullmatch(r"revoked \d{4}-\d\d-\d\d \d\d:\d\d UTC", revoked)
     assert "no active key" in run("keys", "revoke", listed["id"], code=1)
 
 
@@ -111,8 +115,9 @@ def test_key_limits_set_with_the_cli_are_enforced_by_the_api(
     key = run("keys", "create", "--name", "shop").strip().splitlines()[-1]
     key_id = key.split("_")[1]
     assert "at least 1" in run("keys", "limits", key_id, "--burst", "0", code=1)
-    assert "finite" in run("keys", "limits", key_id, "--rate", "nan", code=1)
-    assert "at least 0" in run("keys", "limits", key_id, "--monthly-quota", "-1", code=1)
+    assert "per second" in run("keys", "limits", key_id, "--rate", "nan", code=1)
+    assert "whole number" in run("keys", "limits", key_id, "--monthly-quota", "1_000", code=1)
+    assert "at most" in run("keys", "limits", key_id, "--monthly-quota", "9" * 12, code=1)
     assert "no key" in run("keys", "limits", "000000000000", "--rate", "1", code=1)
     shown = run("keys", "limits", key_id, "--rate", "0.01", "--burst", "2")
     assert _limit_lines(shown) == {

@@ -13,11 +13,23 @@ import pytest
 from faceapi.console.chart import daily_chart
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.accounts import AccountService
-from faceapi.services.keys import KeyService
+from faceapi.services.keys import KeyService, parse_limits
 from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
 from faceapi.storage import ApiKeyRecord, KeyLimits, SqlStore, UsageRow
 
 AGE, GENDER = "face_age_detection", "face_gender_detection"
+
+
+def test_typed_limits_are_plain_decimals_and_blank_means_the_default() -> None:
+    assert parse_limits(" 2.5 ", "", "1000") == KeyLimits(2.5, None, 1000)
+    assert parse_limits(".5", "3", "0") == KeyLimits(0.5, 3, 0)
+    assert parse_limits("1.", " ", "") == KeyLimits(1.0, None, None)
+    for typed in ("1_000", "\u0661\u0660", "\uff13", "1e3", "nan", "inf", "-5", "+5", "0x10", "."):
+        with pytest.raises(ValueError, match="number of requests"):
+            parse_limits(typed, "", "")
+    for typed in ("2.0", "9" * 5000):  # not whole; more digits than int() converts
+        with pytest.raises(ValueError, match="whole number"):
+            parse_limits("", "", typed)
 
 
 def test_a_key_s_own_limits_override_the_defaults(store: SqlStore) -> None:

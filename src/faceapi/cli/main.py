@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
@@ -21,7 +21,7 @@ from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
-from faceapi.services.keys import KeyService
+from faceapi.services.keys import KeyService, parse_limits
 from faceapi.services.text import moment, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
@@ -139,10 +139,10 @@ def keys_revoke(context: click.Context, key_id: str) -> None:
 
 @keys.command("limits")
 @click.argument("key_id")
-@click.option("--rate", type=float, help="Requests per second; 0 means no rate limit.")
-@click.option("--burst", type=int, help="Requests at once before the rate applies; at least 1.")
+@click.option("--rate", default="", help="Requests per second; 0 means no rate limit.")
+@click.option("--burst", default="", help="Requests at once before the rate applies; at least 1.")
 @click.option(
-    "--monthly-quota", type=int, help="Requests per calendar month (UTC); 0 means no quota."
+    "--monthly-quota", default="", help="Requests per calendar month (UTC); 0 means no quota."
 )
 @click.option(
     "--clear", is_flag=True, help="Server defaults first, then only the limits given here."
@@ -151,13 +151,16 @@ def keys_revoke(context: click.Context, key_id: str) -> None:
 def keys_limits(
     context: click.Context,
     key_id: str,
-    rate: float | None,
-    burst: int | None,
-    monthly_quota: int | None,
+    rate: str,
+    burst: str,
+    monthly_quota: str,
     clear: bool,
 ) -> None:
     """Set a key's own limits (those given; the others stay) and print the limits in force."""
-    asked = {"rate_per_second": rate, "burst": burst, "monthly_quota": monthly_quota}
+    try:
+        asked = asdict(parse_limits(rate, burst, monthly_quota))
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     with _open_store(context) as store:
         keys = KeyService(store)
         key = keys.get(key_id)

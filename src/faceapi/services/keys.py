@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.text import is_printable
@@ -17,6 +19,11 @@ KEY_PREFIX = "fa"
 _ID_BYTES = 6  # public identifier, 12 hex digits
 _SECRET_BYTES = 24  # 192 random bits: a hash needs no salt or stretching at this strength
 _MAX_COUNT = 2**31 - 1  # burst and quota are SQL INTEGER columns: 32 bits on PostgreSQL
+# Limits are typed as plain ASCII decimals, as they read back: int() and float() would also
+# take "1_000" and other scripts' digits, and float() "1e3" and "nan".
+_N = TypeVar("_N", int, float)
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
+_DECIMAL_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,12})?|\.[0-9]{1,12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,38 @@ class KeyService:
         """
         _check_limits(limits)
         return self._store.set_key_limits(key_id, limits)
+
+
+def parse_limits(rate_per_second: str, burst: str, monthly_quota: str) -> KeyLimits:
+    """Limits as a person typed them; a blank one is None (the server's default).
+
+    Raises ValueError, worded for that person, if one is not a plain decimal number.
+    `KeyService.set_limits` checks the ranges.
+    """
+    return KeyLimits(
+        _parse(
+            rate_per_second,
+            _DECIMAL_NUMBER,
+            float,
+            "The rate must be a number of requests per second, such as 2 or 0.5.",
+        ),
+        _parse(burst, _WHOLE_NUMBER, int, "The burst must be a whole number of requests."),
+        _parse(
+            monthly_quota,
+            _WHOLE_NUMBER,
+            int,
+            "The monthly quota must be a whole number of requests.",
+        ),
+    )
+
+
+def _parse(text: str, pattern: re.Pattern[str], kind: type[_N], message: str) -> _N | None:
+    text = text.strip()
+    if not text:
+        return None
+    if not pattern.fullmatch(text):
+        raise ValueError(message)
+    return kind(text)
 
 
 def _check_limits(limits: KeyLimits) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
@@ -14,15 +13,10 @@ from faceapi.console.guards import Admin
 from faceapi.console.pages.keys import ManagedKey
 from faceapi.console.rendering import confirmation, render
 from faceapi.console.state import FormText, console_of, redirect, url
+from faceapi.services.keys import parse_limits
 from faceapi.storage import AccountRecord, ApiKeyRecord, KeyLimits
 
 router = APIRouter()
-N = TypeVar("N", int, float)
-
-_DECIMAL: dict[type, re.Pattern[str]] = {
-    int: re.compile(r"[0-9]+"),
-    float: re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+"),
-}
 
 
 @router.get("/admin", name="admin")
@@ -146,26 +140,6 @@ def set_limits(
     except ValueError as error:
         return _limits_form(request, admin, key, form, str(error))
     return redirect(request, "admin")
-
-
-def parse_limits(rate_per_second: str, burst: str, monthly_quota: str) -> KeyLimits:
-    """The form's fields; a blank one means the server's default."""
-    return KeyLimits(
-        _number(rate_per_second, float, "The rate must be a number of requests per second."),
-        _number(burst, int, "The burst must be a whole number of requests."),
-        _number(monthly_quota, int, "The monthly quota must be a whole number of requests."),
-    )
-
-
-def _number(text: str, kind: type[N], message: str) -> N | None:
-    text = text.strip()
-    if not text:
-        return None
-    # Plain ASCII decimals only: int() and float() would also take "1_000", other scripts'
-    # digits and "1e3", which an admin reading the form back would not recognise.
-    if not _DECIMAL[kind].fullmatch(text):
-        raise ValueError(message)
-    return kind(text)
 
 
 def _limits_form(
