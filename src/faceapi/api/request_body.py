@@ -1,0 +1,91 @@
+"""The analysis endpoints' JSON body: media type, encoding, parsing, and its two fields."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from fastapi import Request
+
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.text import quoted
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRequest:
+    image: str  # base64, still to be decoded
+    api_key: str
+
+
+async def read_analysis_request(request: Request) -> AnalysisRequest:
+    """The request's image and key, or the FaceApiError that says what is wrong with it."""
+    body = await _json_object(request)
+    image = _string_field(body, "image", ErrorCode.MISSING_IMAGE)
+    return AnalysisRequest(image, _api_key(body, request.headers.get("x-api-key")))
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "application/json")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise FaceApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+    if request.headers.get("content-encoding", "").strip().lower() not in ("", "identity"):
+        raise FaceApiError(ErrorCode.UNSUPPORTED_CONTENT_ENCODING)
+    raw = await request.body()
+    try:
+        body = await anyio.to_thread.run_sync(_parse_json, raw)  # big bodies: off the event loop
+    except (ValueError, RecursionError) as error:
+        raise FaceApiError(ErrorCode.INVALID_JSON) from error
+    if not isinstance(body, dict):
+        raise FaceApiError(ErrorCode.INVALID_BODY)
+    return body
+
+
+def _parse_json(raw: bytes) -> Any:
+    """json.loads, refusing any object in the body that names a field twice.
+
+    json.loads keeps the last of two "api_key"s; a proxy or log reading the first would then
+    see another key than the one served, so neither is guessed at.
+    """
+    return json.loads(raw, object_pairs_hook=_unique_fields)
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    fields = dict(pairs)  # in C: the common case costs next to nothing
+    if len(fields) < len(pairs):
+        raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field=quoted(_first_repeat(pairs)))
+    return fields
+
+
+def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            return name
+        seen.add(name)
+    raise ValueError("no field is repeated")
+
+
+def _api_key(body: dict[str, Any], header: str | None) -> str:
+    """The body's key; the X-API-Key header stands in when the body's is absent, null or ""."""
+    if body.get("api_key") in (None, ""):
+        if not header:
+            raise FaceApiError(ErrorCode.MISSING_API_KEY)
+        return header
+    return _string_field(body, "api_key", ErrorCode.MISSING_API_KEY)
+
+
+def _string_field(body: dict[str, Any], name: str, missing: ErrorCode) -> str:
+    value = body.get(name)
+    if value is None:
+        raise FaceApiError(missing)
+    if not isinstance(value, str):
+        raise FaceApiError(ErrorCode.INVALID_FIELD_TYPE, field=name, actual=_json_type(value))
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    return names.get(type(value), "an object")
