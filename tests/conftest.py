@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from skimage import data as skimage_data
 
-from faceapi.api import create_app
+from faceapi.api.app import create_app
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import KeyService

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from faceapi.api import create_app
+from faceapi.api.app import create_app
 from faceapi.cli.main import main
 from faceapi.errors import ErrorCode
 from faceapi.settings import Settings

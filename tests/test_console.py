@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from faceapi.api import create_app
+from faceapi.api.app import create_app
 from faceapi.console.sessions import COOKIE_NAME, Session, SessionCodec
 from faceapi.errors import ErrorCode
 from faceapi.services.accounts import ACCOUNT_THROTTLE

@@ -1,5 +1,5 @@
-"""The HTTP layer: routes, the response envelope and error mapping. No model code here."""
+"""The HTTP layer: routes, the response envelope and error mapping. No model code here.
 
-from faceapi.api.app import create_app
-
-__all__ = ["create_app"]
+`faceapi.api.app.create_app` builds the application. This package imports nothing itself, so
+that the console can use `faceapi.api.contract` without importing the app that mounts it.
+"""

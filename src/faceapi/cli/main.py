@@ -13,7 +13,7 @@ import click
 import uvicorn
 from fastapi import FastAPI
 
-from faceapi.api import create_app
+from faceapi.api.app import create_app
 from faceapi.api.contract import ENDPOINTS
 from faceapi.api.envelope import error_body, ok_body
 from faceapi.cli.evaluate import bench, evaluate
