@@ -99,6 +99,16 @@ def test_a_stalled_upload_is_answered_and_cut_off(server: Server) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
 
 
+def test_an_oversized_request_head_is_refused_at_once(server: Server) -> None:
+    """A header of any size used to be read in full, ever slower, holding up the worker."""
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port), timeout=10) as client:
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000)
+        answer = client.recv(200)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
 def test_server_logs_are_json_and_hold_no_secrets(server: Server, image: str) -> None:
     key = server.new_key("log check")
     server.analyze("face_age_detection", image, key)

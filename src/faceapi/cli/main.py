@@ -27,6 +27,8 @@ from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
 
+MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11's default, stated here
+
 
 def _settings(context: click.Context) -> Settings:
     return context.ensure_object(dict)["settings"]
@@ -72,6 +74,11 @@ def serve(context: click.Context, host: str | None, port: int | None, workers: i
         workers=settings.workers,
         log_config=None,
         access_log=False,
+        # h11, not httptools: h11 refuses a request head over 16 KB with a 400, while
+        # httptools takes headers of any size, slower the longer they are, so one client
+        # could stall a worker with a header of hundreds of megabytes (uvicorn #157).
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 
