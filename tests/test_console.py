@@ -324,6 +324,10 @@ def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
         assert page.status_code == 400
         assert "whole number" in page.text
     assert 'name="monthly_quota" type="text" value=""' in admin.get(limits).text  # none stored
+    submit(admin, limits, rate_per_second="0.00001")
+    assert 'name="rate_per_second" type="text" value="0.00001"' in admin.get(limits).text
+    assert submit(admin, limits, rate_per_second="0.00001").status_code == 200  # saved as shown
+    submit(admin, limits, rate_per_second="")
     submit(admin, limits, monthly_quota="2")
     assert "2 a month" in ada.get("/console/settings").text
     assert [api_code(app, key) for _ in range(2)] == [ErrorCode.NO_FACE_FOUND] * 2

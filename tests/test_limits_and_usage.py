@@ -14,6 +14,7 @@ from faceapi.console.chart import daily_chart
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.accounts import AccountService
 from faceapi.services.keys import KeyService, parse_limits
+from faceapi.services.text import plain_number
 from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
 from faceapi.storage import ApiKeyRecord, KeyLimits, SqlStore, UsageRow
 
@@ -30,6 +31,14 @@ def test_typed_limits_are_plain_decimals_and_blank_means_the_default() -> None:
     for typed in ("2.0", "9" * 5000):  # not whole; more digits than int() converts
         with pytest.raises(ValueError, match="whole number"):
             parse_limits("", "", typed)
+
+
+@pytest.mark.parametrize("rate", [0.00001, 1234567.0, 0.1234567, 2.0, 123456789012.125])
+def test_a_rate_as_shown_reads_back_the_same(rate: float) -> None:
+    """`:g` showed 1e-05 and 1.23457e+06, which the form then refused or rounded."""
+    shown = plain_number(rate)
+    assert "e" not in shown
+    assert parse_limits(shown, "", "").rate_per_second == rate
 
 
 def test_a_key_s_own_limits_override_the_defaults(store: SqlStore) -> None:

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceapi.api import envelope
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import quoted
+from faceapi.services.text import plain_number, quoted
 
 access_log = logging.getLogger("faceapi.access")
 error_log = logging.getLogger("faceapi.errors")
@@ -127,7 +127,7 @@ class _LimitedBody:
         with anyio.move_on_after(self._deadline - anyio.current_time()) as waiting:
             message = await self._receive()
         if waiting.cancelled_caught:
-            raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=f"{self._timeout_seconds:g}")
+            raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=plain_number(self._timeout_seconds))
         if message["type"] == "http.request":
             self._received += len(message.get("body", b""))
             if self._received > self._max_bytes:

@@ -22,7 +22,7 @@ from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
 from faceapi.services.keys import KeyService, parse_limits
-from faceapi.services.text import moment, visible
+from faceapi.services.text import moment, plain_number, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
@@ -190,7 +190,7 @@ def keys_limits(
 def _limit_rows(own: KeyLimits, in_force: Limits) -> list[dict[str, str]]:
     rate, quota = in_force.rate_per_second, in_force.monthly_quota
     limits = [
-        ("rate", own.rate_per_second, f"{rate:g} per second" if rate > 0 else "none"),
+        ("rate", own.rate_per_second, f"{plain_number(rate)} per second" if rate > 0 else "none"),
         ("burst", own.burst, str(in_force.burst)),
         ("monthly quota", own.monthly_quota, f"{quota:,} a month" if quota > 0 else "none"),
     ]

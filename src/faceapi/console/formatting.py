@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faceapi.errors import code_name
-from faceapi.services.text import moment
+from faceapi.services.text import moment, plain_number
 from faceapi.services.usage import Limits
 
 
@@ -11,7 +11,7 @@ def limits(value: Limits) -> str:
     if value.rate_per_second <= 0 and value.monthly_quota <= 0:
         return "no limits"
     rate = (
-        f"{value.rate_per_second:g}/s, burst {value.burst}"
+        f"{plain_number(value.rate_per_second)}/s, burst {value.burst}"
         if value.rate_per_second > 0
         else "no rate limit"
     )

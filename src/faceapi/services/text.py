@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from decimal import Decimal
 
 # Characters that are invisible or rewrite what is around them, never part of a real name:
 # controls (which can retitle or recolour a terminal), lone surrogates, bidirectional
@@ -43,3 +44,10 @@ def moment(value: datetime | None) -> str:
     if value is None:
         return "never"
     return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def plain_number(value: float) -> str:
+    """`value` in plain decimals, as typed into a form: 0.00001 and 1234567, not 1e-05 and
+    1.23457e+06 as `:g` writes them, so what is shown can be typed back unchanged."""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

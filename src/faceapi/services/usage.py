@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.text import plain_number
 from faceapi.storage import ApiKeyRecord, KeyLimits, Store, UsageRow
 
 REPORT_DAYS = 30
@@ -97,7 +98,10 @@ class UsageService:
                 raise FaceApiError(
                     ErrorCode.RATE_LIMITED,
                     retry_after=max(1, math.ceil(wait)),
-                    limit=f"at most {limits.rate_per_second:g} per second, {limits.burst} at once",
+                    limit=(
+                        f"at most {plain_number(limits.rate_per_second)} per second, "
+                        f"{limits.burst} at once"
+                    ),
                 )
         now = datetime.now(UTC)
         # Counted with or without a quota, so that one set mid-month counts the month whole.

@@ -14,6 +14,7 @@ from faceapi.console.pages.keys import ManagedKey
 from faceapi.console.rendering import confirmation, render
 from faceapi.console.state import FormText, console_of, redirect, url
 from faceapi.services.keys import parse_limits
+from faceapi.services.text import plain_number
 from faceapi.storage import AccountRecord, ApiKeyRecord, KeyLimits
 
 router = APIRouter()
@@ -162,11 +163,10 @@ def _limits_form(
 
 
 def _as_fields(limits: KeyLimits) -> dict[str, str]:
+    """The limits as the form shows them, so that saving it unchanged stores the same."""
+    rate, burst, quota = limits.rate_per_second, limits.burst, limits.monthly_quota
     return {
-        name: "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-        for name, value in (
-            ("rate_per_second", limits.rate_per_second),
-            ("burst", limits.burst),
-            ("monthly_quota", limits.monthly_quota),
-        )
+        "rate_per_second": "" if rate is None else plain_number(rate),
+        "burst": "" if burst is None else str(burst),
+        "monthly_quota": "" if quota is None else str(quota),
     }
