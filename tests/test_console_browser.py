@@ -322,3 +322,13 @@ def test_a_camera_the_page_may_not_use_gets_a_clear_message(
             "The camera could not be opened (NotAllowedError). Choose a photo instead."
         )
         expect(page.get_by_label("Camera preview")).to_be_hidden()
+
+
+def test_the_api_documentation_works_offline(server: Server, page: Page) -> None:
+    """/docs is Swagger UI from the installed package: every request stays on this server."""
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(httpx.URL(request.url).host))
+    page.goto(f"{server.url}/docs")
+    expect(page.get_by_role("heading", name=re.compile("^Face API"))).to_be_visible()
+    expect(page.get_by_text("/faceapi/v1/face_age_detection", exact=True)).to_be_visible()
+    assert hosts == {httpx.URL(server.url).host}

@@ -12,6 +12,7 @@ from faceapi import __version__
 from faceapi.api.error_handlers import add_error_handlers
 from faceapi.api.middleware import RequestContextMiddleware
 from faceapi.api.routes import add_routes
+from faceapi.api.swagger_ui import add_swagger_ui
 from faceapi.console import mount_console
 from faceapi.docs import errors_table
 from faceapi.engine.pipeline import Engine
@@ -60,6 +61,8 @@ def create_app(
         lifespan=lifespan,
         # A redirect is not an envelope, and its Location would echo the client's Host header.
         redirect_slashes=False,
+        docs_url=None,  # served by add_swagger_ui, without a CDN
+        redoc_url=None,
     )
     services = Services(
         engine=engine,
@@ -72,6 +75,7 @@ def create_app(
     )
     app.state.services = services
     add_routes(app)
+    add_swagger_ui(app)
     mount_console(app, services, settings)
     add_error_handlers(app, strict_http_status=settings.strict_http_status)
     app.add_middleware(
