@@ -114,6 +114,27 @@ def test_an_uncompressed_content_encoding_is_accepted(
     assert client.post(AGE, content=body, headers=headers).json()["result"] == "Ok"
 
 
+def test_a_key_header_sent_twice_is_refused_not_guessed(
+    client: TestClient, api_key: str, astronaut: np.ndarray
+) -> None:
+    headers = [("X-API-Key", "fa_bad"), ("X-API-Key", api_key)]
+    response = client.post(AGE, json={"image": b64(encode(astronaut))}, headers=headers)
+    assert response.json()["code"] == ErrorCode.DUPLICATE_FIELD
+    assert '"X-API-Key"' in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "encodings", [["identity", "gzip"], ["identity, gzip"]], ids=["two-headers", "a-list"]
+)
+def test_every_content_encoding_counts_not_only_the_first(
+    client: TestClient, api_key: str, astronaut: np.ndarray, encodings: list[str]
+) -> None:
+    body = gzip.compress(json.dumps({"image": b64(encode(astronaut)), "api_key": api_key}).encode())
+    headers = [("Content-Type", "application/json")] + [("Content-Encoding", e) for e in encodings]
+    response = client.post(AGE, content=body, headers=headers)
+    assert response.json()["code"] == ErrorCode.UNSUPPORTED_CONTENT_ENCODING
+
+
 def test_a_long_unknown_path_is_quoted_short_and_escaped(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

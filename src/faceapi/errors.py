@@ -70,7 +70,7 @@ class ErrorCode(IntEnum):
     DUPLICATE_FIELD = (
         1009,
         400,
-        'The field "{field}" appears more than once in the request body. Send each field once.',
+        'The field "{field}" appears more than once in the request. Send each field once.',
     )
     BODY_TIMEOUT = (
         1010,

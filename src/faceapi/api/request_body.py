@@ -23,7 +23,7 @@ async def read_analysis_request(request: Request) -> AnalysisRequest:
     """The request's image and key, or the FaceApiError that says what is wrong with it."""
     body = await _json_object(request)
     image = _string_field(body, "image", ErrorCode.MISSING_IMAGE)
-    return AnalysisRequest(image, _api_key(body, request.headers.get("x-api-key")))
+    return AnalysisRequest(image, _api_key(body, request.headers.getlist("x-api-key")))
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -31,7 +31,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise FaceApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
-    if request.headers.get("content-encoding", "").strip().lower() not in ("", "identity"):
+    encodings = ",".join(request.headers.getlist("content-encoding")).lower().split(",")
+    if any(encoding.strip() not in ("", "identity") for encoding in encodings):
         raise FaceApiError(ErrorCode.UNSUPPORTED_CONTENT_ENCODING)
     raw = await request.body()
     try:
@@ -68,12 +69,14 @@ def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
     raise ValueError("no field is repeated")
 
 
-def _api_key(body: dict[str, Any], header: str | None) -> str:
+def _api_key(body: dict[str, Any], headers: list[str]) -> str:
     """The body's key; the X-API-Key header stands in when the body's is absent, null or ""."""
     if body.get("api_key") in (None, ""):
-        if not header:
+        if len(headers) > 1:  # as with a field named twice: which one would a proxy log?
+            raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field="X-API-Key")
+        if not headers or not headers[0]:
             raise FaceApiError(ErrorCode.MISSING_API_KEY)
-        return header
+        return headers[0]
     return _string_field(body, "api_key", ErrorCode.MISSING_API_KEY)
 
 
