@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 import zlib
 
@@ -161,6 +162,17 @@ def test_a_tiff_that_breaks_pillow_outside_its_usual_errors_is_reported_as_damag
         if struct.unpack_from("<H", tiff, entry)[0] == 273:
             struct.pack_into("<H", tiff, entry + 2, 2)  # field type 2 is ASCII
     assert decode_error(bytes(tiff)) is ErrorCode.CORRUPT_IMAGE
+
+
+def test_a_hostile_tiff_is_damaged_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """Pillow logs "More samples per pixel than can be decoded" at error level by itself."""
+    tiff = bytearray(encode(Image.new("RGB", (8, 8)), "TIFF"))
+    samples_per_pixel = tiff.index(struct.pack("<HHIH", 277, 3, 1, 3))  # tag, SHORT, 1, 3
+    tiff[samples_per_pixel + 8 : samples_per_pixel + 10] = struct.pack("<H", 65283)
+    with caplog.at_level(logging.DEBUG), pytest.raises(FaceApiError) as raised:
+        decode_image(bytes(tiff), LIMITS)
+    assert raised.value.code == ErrorCode.CORRUPT_IMAGE
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
 
 
 def test_unsupported_but_decodable_format_is_refused(astronaut: np.ndarray) -> None:
