@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from faceapi.console.guards import CsrfError, SignInRequiredError
 from faceapi.console.rendering import render
 from faceapi.console.state import redirect
-from faceapi.errors import FaceApiError
+from faceapi.errors import ErrorCode, FaceApiError
 
 _TITLES = {
     400: "Bad request",
@@ -48,10 +48,18 @@ async def _http_error(request: Request, failure: Exception) -> Response:
     return error_page(request, failure.status_code, message)
 
 
+# The API's messages for these speak of images; a console form is not one.
+_FORM_MESSAGES = {
+    ErrorCode.BODY_TIMEOUT: "The form took too long to arrive, so nothing was done. Try again.",
+    ErrorCode.BODY_TOO_LARGE: "The form is larger than the server accepts, so nothing was done.",
+}
+
+
 async def _request_refused(request: Request, failure: Exception) -> Response:
     """A request the HTTP layer refused, e.g. a form body over the size or time limit."""
     assert isinstance(failure, FaceApiError)
-    return error_page(request, failure.code.http_status, failure.message)
+    message = _FORM_MESSAGES.get(failure.code, failure.message)
+    return error_page(request, failure.code.http_status, message)
 
 
 async def _invalid_request(request: Request, _failure: Exception) -> Response:
