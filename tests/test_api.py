@@ -448,4 +448,9 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
         assert operation["responses"]["200"]["content"]["application/json"]["examples"]["ok"]
     for code in ErrorCode:
         assert f"| {int(code)} |" in document["info"]["description"]
+    responses = document["paths"][AGE]["post"]["responses"]
+    for code in ErrorCode:  # each at the status strict_http_status sends it with
+        if code.http_status not in (404, 405):
+            assert f"{int(code)} {code.name}" in responses[str(code.http_status)]["description"]
+    assert "503" in document["paths"]["/readyz"]["get"]["responses"]
     assert "swagger-ui" in client.get("/docs").text.lower()

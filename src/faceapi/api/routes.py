@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,12 +50,18 @@ def add_routes(app: FastAPI) -> None:
             name=endpoint.name,
             tags=["analysis"],
             response_model=None,
-            responses={200: _response_doc(endpoint)},
+            responses={200: _response_doc(endpoint), **_strict_error_docs(endpoint)},
             openapi_extra={"requestBody": REQUEST_DOC},
         )
     app.add_api_route(f"{API_PREFIX}/models", list_models, methods=["GET"], tags=["service"])
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["service"])
-    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["service"])
+    app.add_api_route(
+        "/readyz",
+        readyz,
+        methods=["GET"],
+        tags=["service"],
+        responses={503: {"description": "The database does not answer."}},
+    )
 
 
 def _analysis_handler(endpoint: Endpoint) -> Handler:
@@ -125,4 +132,22 @@ def _response_doc(endpoint: Endpoint) -> dict[str, Any]:
                 }
             }
         },
+    }
+
+
+def _strict_error_docs(endpoint: Endpoint) -> dict[int, dict[str, Any]]:
+    """The HTTP statuses errors get with strict_http_status, from the one table of codes.
+
+    A route's own path and method rule out 404 and 405.
+    """
+    codes_by_status: dict[int, list[str]] = defaultdict(list)
+    for code in ErrorCode:
+        if code.http_status not in (404, 405):
+            codes_by_status[code.http_status].append(f"{int(code)} {code.name}")
+    return {
+        status: {
+            "model": Envelope[endpoint.model],  # type: ignore[name-defined]
+            "description": f"Only with strict_http_status: {', '.join(codes)}.",
+        }
+        for status, codes in sorted(codes_by_status.items())
     }
