@@ -1,6 +1,8 @@
 """Request bodies over the time or size limit, sent straight to the ASGI app so that a client
 can stall mid-body (a test client always sends the whole body first).
 
+Each request runs in its own event loop, apart from the test client's; that is safe here
+because every case ends before the app reaches a service bound to a loop.
 tests/test_server.py checks the same over a real socket against `faceapi serve`.
 """
 
@@ -130,3 +132,13 @@ def test_a_stalled_console_form_is_an_html_page_not_a_server_error(
     assert b"The form took too long to arrive" in answer.body
     assert answer.headers["connection"] == "close"
     assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def test_a_console_form_declared_too_large_is_an_html_page(make_client: AppFactory) -> None:
+    """A browser always declares its form's length: the refusal must still be a page."""
+    app = make_client(max_body_bytes=2048).app  # the helper declares 100,000 bytes
+    answer = request(app, "/console/sign-in", FORM, stalled(b"email=ada"))
+    assert answer.status == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert b"The form is larger than the server accepts" in answer.body
+    assert answer.headers["connection"] == "close"

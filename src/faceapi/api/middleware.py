@@ -64,12 +64,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            declared = headers.get("content-length", "")
-            if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
-                failure = FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self.max_body_bytes)
-                await self._fail(failure, scope, receive, send_with_id)
-            else:
-                await self.app(scope, body.receive, send_with_id)
+            await self.app(scope, body.receive, send_with_id)
         except ClientDisconnect:
             # The client hung up mid-body: nothing failed here and there is no one to answer.
             error_log.info("client disconnected", extra={"request_id": request_id})
@@ -105,7 +100,9 @@ class RequestContextMiddleware:
 class _LimitedBody:
     """The request body as the app receives it, within a size and a time limit.
 
-    Bytes are counted as they arrive, since chunked uploads have no Content-Length to check.
+    A declared Content-Length over the limit is refused before a byte is read; chunked
+    uploads have none, so bytes are also counted as they arrive. Refusing here, when the app
+    asks for the body, lets the API answer with its envelope and the console with a page.
     The time limit is a total for the whole body, not an idle timeout: a client that sends a
     byte now and then would otherwise hold its connection and partial body indefinitely.
     """
@@ -118,12 +115,15 @@ class _LimitedBody:
         self._timeout_seconds = timeout_seconds
         self._deadline = anyio.current_time() + timeout_seconds
         self._received = 0
-        declared = headers.get("content-length", "0")
-        self.complete = "transfer-encoding" not in headers and declared in ("", "0")
+        declared = headers.get("content-length", "")
+        self._declared = int(declared) if declared.isascii() and declared.isdigit() else 0
+        self.complete = "transfer-encoding" not in headers and self._declared == 0
 
     async def receive(self) -> Message:
         if self.complete:  # only a disconnect can follow, whenever the client leaves
             return await self._receive()
+        if self._declared > self._max_bytes:
+            raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self._max_bytes)
         with anyio.move_on_after(self._deadline - anyio.current_time()) as waiting:
             message = await self._receive()
         if waiting.cancelled_caught:
