@@ -114,6 +114,12 @@ def test_an_uncompressed_content_encoding_is_accepted(
     assert client.post(AGE, content=body, headers=headers).json()["result"] == "Ok"
 
 
+def test_a_content_type_sent_twice_is_refused(client: TestClient, api_key: str) -> None:
+    headers = [("Content-Type", "application/json"), ("Content-Type", "text/plain")]
+    response = client.post(AGE, content=json.dumps(_json("", api_key)), headers=headers)
+    assert response.json()["code"] == ErrorCode.DUPLICATE_FIELD
+
+
 def test_a_key_header_sent_twice_is_refused_not_guessed(
     client: TestClient, api_key: str, astronaut: np.ndarray
 ) -> None:

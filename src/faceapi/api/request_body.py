@@ -14,21 +14,23 @@ from faceapi.services.text import quoted
 
 
 @dataclass(frozen=True, slots=True)
-class AnalysisRequest:
+class ImageAndKey:
     image: str  # base64, still to be decoded
     api_key: str
 
 
-async def read_analysis_request(request: Request) -> AnalysisRequest:
+async def read_image_and_key(request: Request) -> ImageAndKey:
     """The request's image and key, or the FaceApiError that says what is wrong with it."""
     body = await _json_object(request)
     image = _string_field(body, "image", ErrorCode.MISSING_IMAGE)
-    return AnalysisRequest(image, _api_key(body, request.headers.getlist("x-api-key")))
+    return ImageAndKey(image, _api_key(body, request.headers.getlist("x-api-key")))
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    content_type = request.headers.get("content-type", "application/json")
-    media_type = content_type.split(";")[0].strip().lower()
+    content_types = request.headers.getlist("content-type") or ["application/json"]
+    if len(content_types) > 1:
+        raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field="Content-Type")
+    media_type = content_types[0].split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise FaceApiError(ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     encodings = ",".join(request.headers.getlist("content-encoding")).lower().split(",")
@@ -56,21 +58,20 @@ def _parse_json(raw: bytes) -> Any:
 def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     fields = dict(pairs)  # in C: the common case costs next to nothing
     if len(fields) < len(pairs):
-        raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field=quoted(_first_repeat(pairs)))
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field=quoted(name))
+            seen.add(name)
     return fields
 
 
-def _first_repeat(pairs: list[tuple[str, Any]]) -> str:
-    seen: set[str] = set()
-    for name, _ in pairs:
-        if name in seen:
-            return name
-        seen.add(name)
-    raise ValueError("no field is repeated")
-
-
 def _api_key(body: dict[str, Any], headers: list[str]) -> str:
-    """The body's key; the X-API-Key header stands in when the body's is absent, null or ""."""
+    """The body's key; the X-API-Key header stands in when the body's is absent, null or "".
+
+    The body's key is the contract's, so a header beside it is ignored (as the README says),
+    never compared: only a key the client sent twice in one place is ambiguous.
+    """
     if body.get("api_key") in (None, ""):
         if len(headers) > 1:  # as with a field named twice: which one would a proxy log?
             raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field="X-API-Key")

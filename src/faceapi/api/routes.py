@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from faceapi.api import envelope
 from faceapi.api.base64_image import decode_base64_image
 from faceapi.api.contract import API_PREFIX, ENDPOINTS, Endpoint
-from faceapi.api.request_body import read_analysis_request
+from faceapi.api.request_body import read_image_and_key
 from faceapi.api.schemas import EXAMPLE_IMAGE, AnalyzeRequest, Envelope
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.container import Services
@@ -69,14 +69,14 @@ def _analysis_handler(endpoint: Endpoint) -> Handler:
 
     async def analyze(request: Request) -> JSONResponse:
         services: Services = request.app.state.services
-        fields = await read_analysis_request(request)
-        key = await anyio.to_thread.run_sync(services.keys.authenticate, fields.api_key)
+        sent = await read_image_and_key(request)
+        key = await anyio.to_thread.run_sync(services.keys.authenticate, sent.api_key)
         request.state.key_id = key.id
         code: int = ErrorCode.INTERNAL_ERROR
         try:
             await anyio.to_thread.run_sync(services.usage.admit, key)
             analysis = await services.queue.run(
-                lambda: services.engine.analyze(decode_base64_image(fields.image), tasks)
+                lambda: services.engine.analyze(decode_base64_image(sent.image), tasks)
             )
             code = 0
             request.state.result_code = 0
