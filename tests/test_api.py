@@ -460,3 +460,7 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
             assert f"{int(code)} {code.name}" in responses[str(code.http_status)]["description"]
     assert "503" in document["paths"]["/readyz"]["get"]["responses"]
     assert "swagger-ui" in client.get("/docs").text.lower()
+    script = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    for other in ("redoc.standalone.js", "..%2F__init__.py"):  # only Swagger UI's own files
+        assert client.get(f"/docs/assets/{other}").json()["code"] == ErrorCode.NOT_FOUND

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         gt=0,
         description=(
             "Longest a whole request body may take to arrive, in all (not an idle timeout): "
-            "a body of max_body_bytes needs max_body_bytes / body_timeout_seconds per second."
+            "a body of max_body_bytes needs max_body_bytes / body_timeout_seconds bytes a second."
         ),
     )
     max_image_bytes: int = Field(

@@ -10,28 +10,35 @@ from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import FileResponse, HTMLResponse
 
-# Only the package's files are used: Swagger UI's script and style sheet, and a favicon.
-SWAGGER_UI_FILES = files("fastapi_offline") / "static"
+from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.text import quoted
+
 DOCS_PATH = "/docs"
 ASSETS_PATH = f"{DOCS_PATH}/assets"
+# The only files of the package served: the package also holds ReDoc, which we do not offer.
+_ASSETS = files("fastapi_offline") / "static"
+SCRIPT, STYLE, ICON = "swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"
 
 
 def add_swagger_ui(app: FastAPI) -> None:
-    app.mount(ASSETS_PATH, StaticFiles(directory=str(SWAGGER_UI_FILES)), name="swagger-ui")
-
     async def docs(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root = request.scope.get("root_path", "").rstrip("/")
         return get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} - documentation",
-            swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
+            swagger_js_url=f"{root}{ASSETS_PATH}/{SCRIPT}",
+            swagger_css_url=f"{root}{ASSETS_PATH}/{STYLE}",
+            swagger_favicon_url=f"{root}{ASSETS_PATH}/{ICON}",
             # Swagger UI would otherwise send the document's address to validator.swagger.io.
             swagger_ui_parameters={"validatorUrl": None},
         )
 
+    async def asset(request: Request, name: str) -> FileResponse:
+        if name not in (SCRIPT, STYLE, ICON):
+            raise FaceApiError(ErrorCode.NOT_FOUND, path=quoted(request.url.path))
+        return FileResponse(str(_ASSETS / name))
+
     app.add_api_route(DOCS_PATH, docs, methods=["GET"], include_in_schema=False)
+    app.add_api_route(f"{ASSETS_PATH}/{{name}}", asset, methods=["GET"], include_in_schema=False)

@@ -1,5 +1,5 @@
 """Text that people see in the console, the CLI or a terminal: checks on what others typed,
-and how moments are written."""
+and how moments and numbers are written."""
 
 from __future__ import annotations
 
