@@ -33,7 +33,7 @@ def test_typed_limits_are_plain_decimals_and_blank_means_the_default() -> None:
             parse_limits("", "", typed)
 
 
-@pytest.mark.parametrize("rate", [0.00001, 1234567.0, 0.1234567, 2.0, 123456789012.125])
+@pytest.mark.parametrize("rate", [1e-13, 0.00001, 1234567.0, 0.1234567, 2.0, 123456789012.125])
 def test_a_rate_as_shown_reads_back_the_same(rate: float) -> None:
     """`:g` showed 1e-05 and 1.23457e+06, which the form then refused or rounded."""
     shown = plain_number(rate)

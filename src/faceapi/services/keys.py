@@ -23,7 +23,8 @@ _MAX_COUNT = 2**31 - 1  # burst and quota are SQL INTEGER columns: 32 bits on Po
 # take "1_000" and other scripts' digits, and float() "1e3" and "nan".
 _N = TypeVar("_N", int, float)
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
-_DECIMAL_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,12})?|\.[0-9]{1,12}")
+# 20 places after the point read back any rate plain_number shows down to 1e-20 a second.
+_DECIMAL_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,20})?|\.[0-9]{1,20}")
 
 
 @dataclass(frozen=True, slots=True)
