@@ -109,6 +109,39 @@ def test_an_oversized_request_head_is_refused_at_once(server: Server) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
 
 
+def exchange(server: Server, raw: bytes) -> bytes:
+    """Send `raw` on one connection and read until the server closes it."""
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port), timeout=10) as client:
+        client.sendall(raw)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_an_absolute_form_target_is_routed_by_its_path(server: Server) -> None:
+    answer = exchange(
+        server, b"GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(b'{"status":"ok"}')
+
+
+def test_a_body_framed_both_ways_ends_the_connection(server: Server) -> None:
+    """With Content-Length and Transfer-Encoding, a proxy framing by the length would hide a
+    second request inside the body; the server answers the first and reads no further."""
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = exchange(
+        server,
+        b"POST /faceapi/v1/face_age_detection HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 44\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+    )
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert b"\r\nconnection: close" in answer.lower()
+
+
 def test_server_logs_are_json_and_hold_no_secrets(server: Server, image: str) -> None:
     key = server.new_key("log check")
     server.analyze("face_age_detection", image, key)

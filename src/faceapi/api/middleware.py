@@ -21,6 +21,8 @@ access_log = logging.getLogger("faceapi.access")
 error_log = logging.getLogger("faceapi.errors")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+_RAW_ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
 
 
 class RequestContextMiddleware:
@@ -42,6 +44,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        _to_origin_form(scope)
         headers = Headers(scope=scope)
         client_id = headers.get("x-request-id", "")
         request_id = client_id if _CLIENT_REQUEST_ID.match(client_id) else uuid.uuid4().hex
@@ -49,6 +52,9 @@ class RequestContextMiddleware:
         state["request_id"] = request_id
         status = 0
         body = _LimitedBody(receive, headers, self.max_body_bytes, self.body_timeout_seconds)
+        # A body framed both ways is read by its Transfer-Encoding, but a proxy in front may
+        # have framed it by its Content-Length: what follows must not be read as a request.
+        framed_twice = "content-length" in headers and "transfer-encoding" in headers
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -56,10 +62,10 @@ class RequestContextMiddleware:
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
                 response_headers["X-Request-ID"] = request_id
-                if not body.complete:
-                    # Answered before the whole body came in (refused, or cut off): uvicorn
-                    # would keep the connection for the rest, and every byte the client
-                    # sends restarts its keep-alive timer, so a slow client could hold it.
+                # Answered before the whole body came in (refused, or cut off): uvicorn
+                # would keep the connection for the rest, and every byte the client sends
+                # restarts its keep-alive timer, so a slow client could hold it.
+                if not body.complete or framed_twice:
                     response_headers["Connection"] = "close"
             await send(message)
 
@@ -95,6 +101,18 @@ class RequestContextMiddleware:
         scope["state"]["result_code"] = int(failure.code)
         response = envelope.error(failure, strict_http_status=self.strict_http_status)
         await response(scope, receive, send)
+
+
+def _to_origin_form(scope: Scope) -> None:
+    """Route an absolute-form target ("GET http://host/path"), which servers must accept
+    (RFC 9112, 3.2.2) and uvicorn's h11 parser passes on whole as the path, by its path."""
+    scheme_and_host = _ABSOLUTE_FORM.match(scope["path"])
+    if scheme_and_host:
+        scope["path"] = scope["path"][scheme_and_host.end() :] or "/"
+        raw_path = scope.get("raw_path") or b""
+        raw_scheme_and_host = _RAW_ABSOLUTE_FORM.match(raw_path)
+        if raw_scheme_and_host:
+            scope["raw_path"] = raw_path[raw_scheme_and_host.end() :] or b"/"
 
 
 class _LimitedBody:
