@@ -33,7 +33,16 @@ def test_typed_limits_are_plain_decimals_and_blank_means_the_default() -> None:
             parse_limits("", "", typed)
 
 
-@pytest.mark.parametrize("rate", [1e-13, 0.00001, 1234567.0, 0.1234567, 2.0, 123456789012.125])
+def test_a_rate_above_a_million_per_second_is_refused(store: SqlStore) -> None:
+    """999999999999.99999 was stored as 1e12, shown as 13 digits, and refused when resent."""
+    keys = KeyService(store)
+    key = keys.create("fast").record
+    with pytest.raises(ValueError, match="at most 1,000,000 per second"):
+        keys.set_limits(key.id, parse_limits("999999999999.99999", "", ""))
+    keys.set_limits(key.id, parse_limits("1000000", "", ""))
+
+
+@pytest.mark.parametrize("rate", [1e-13, 0.00001, 1234567.0, 0.1234567, 2.0, 123456.125])
 def test_a_rate_as_shown_reads_back_the_same(rate: float) -> None:
     """`:g` showed 1e-05 and 1.23457e+06, which the form then refused or rounded."""
     shown = plain_number(rate)

@@ -14,8 +14,9 @@ EXAMPLE_IMAGE = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBk
 
 class AnalyzeRequest(BaseModel):
     image: str = Field(
+        min_length=1,
         description="The photo, base64-encoded: JPEG, PNG, WebP, BMP, GIF or TIFF. Standard or "
-        "URL-safe alphabet, padding optional, a data:image/...;base64, prefix accepted."
+        "URL-safe alphabet, padding optional, a data:image/...;base64, prefix accepted.",
     )
     api_key: str = Field(
         description="Your developer key, found in your Settings. May instead be sent in the "

@@ -27,7 +27,7 @@ from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
 
-MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11's default, stated here
+MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers still arriving; h11's default
 
 
 def _settings(context: click.Context) -> Settings:
@@ -74,9 +74,9 @@ def serve(context: click.Context, host: str | None, port: int | None, workers: i
         workers=settings.workers,
         log_config=None,
         access_log=False,
-        # h11, not httptools: h11 refuses a request head over 16 KB with a 400, while
-        # httptools takes headers of any size, slower the longer they are, so one client
-        # could stall a worker with a header of hundreds of megabytes (uvicorn #157).
+        # h11, not httptools: h11 answers 400 to a request head still incomplete past
+        # 16 KB, while httptools takes headers of any size, slower the longer they are, so
+        # one client could stall a worker with a header of hundreds of megabytes.
         http="h11",
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )

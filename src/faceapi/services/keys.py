@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ KEY_PREFIX = "fa"
 _ID_BYTES = 6  # public identifier, 12 hex digits
 _SECRET_BYTES = 24  # 192 random bits: a hash needs no salt or stretching at this strength
 _MAX_COUNT = 2**31 - 1  # burst and quota are SQL INTEGER columns: 32 bits on PostgreSQL
+# Far beyond any server's speed; above it, a typed rate would no longer read back as shown.
+_MAX_RATE = 1_000_000
 # Limits are typed as plain ASCII decimals, as they read back: int() and float() would also
 # take "1_000" and other scripts' digits, and float() "1e3" and "nan".
 _N = TypeVar("_N", int, float)
@@ -150,8 +151,11 @@ def _parse(text: str, pattern: re.Pattern[str], kind: type[_N], message: str) ->
 
 def _check_limits(limits: KeyLimits) -> None:
     rate, burst, quota = limits.rate_per_second, limits.burst, limits.monthly_quota
-    if rate is not None and not 0 <= rate < math.inf:  # NaN fails too
-        raise ValueError("The rate must be a finite number, at least 0 (0 means no rate limit).")
+    if rate is not None and not 0 <= rate <= _MAX_RATE:  # NaN fails too
+        raise ValueError(
+            f"The rate must be at least 0 (0 means no rate limit) and at most {_MAX_RATE:,} "
+            "per second."
+        )
     if burst is not None and not 1 <= burst <= _MAX_COUNT:
         raise ValueError(f"The burst must be at least 1 and at most {_MAX_COUNT}.")
     if quota is not None and not 0 <= quota <= _MAX_COUNT:
