@@ -1,5 +1,5 @@
-"""Per-request plumbing: request id, body size and time limits, and one access-log line per
-request."""
+"""Per-request plumbing: request id, absolute-form targets, body size and time limits, when
+to close the connection, and one access-log line per request."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
                 response_headers["X-Request-ID"] = request_id
-                # Answered before the whole body came in (refused, or cut off): uvicorn
+                # Answered before the whole body came in (refused, or cut off), uvicorn
                 # would keep the connection for the rest, and every byte the client sends
                 # restarts its keep-alive timer, so a slow client could hold it.
                 if not body.complete or framed_twice:
