@@ -153,3 +153,4 @@ def test_server_logs_are_json_and_hold_no_secrets(server: Server, image: str) ->
     text = server.log.read_text()
     assert key_secret(key) not in text
     assert image[:100] not in text
+    assert "\\u001b" not in text  # uvicorn's colour codes stay out of the JSON
