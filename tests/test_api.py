@@ -114,6 +114,13 @@ def test_an_uncompressed_content_encoding_is_accepted(
     assert client.post(AGE, content=body, headers=headers).json()["result"] == "Ok"
 
 
+def test_a_repeated_field_is_named_as_written_in_json(client: TestClient) -> None:
+    body = b'{"image": "", "a\\"b": 1, "a\\"b": 2}'
+    response = client.post(AGE, content=body, headers=JSON_TYPE).json()
+    assert response["code"] == ErrorCode.DUPLICATE_FIELD
+    assert 'The field "a\\"b" appears' in response["message"]
+
+
 def test_a_content_type_sent_twice_is_refused(client: TestClient, api_key: str) -> None:
     headers = [("Content-Type", "application/json"), ("Content-Type", "text/plain")]
     response = client.post(AGE, content=json.dumps(_json("", api_key)), headers=headers)

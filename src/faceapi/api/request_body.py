@@ -61,7 +61,9 @@ def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for name, _ in pairs:
             if name in seen:
-                raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field=quoted(name))
+                # Written as inside a JSON string, so a quote in the name cannot end ours.
+                as_in_json = json.dumps(name, ensure_ascii=False)[1:-1]
+                raise FaceApiError(ErrorCode.DUPLICATE_FIELD, field=quoted(as_in_json))
             seen.add(name)
     return fields
 
