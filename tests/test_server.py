@@ -62,14 +62,29 @@ def test_garbage_does_not_hurt_the_server(server: Server) -> None:
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
 
 
+# A POST that declares 100,000 bytes of body and sends a few.
+PARTIAL_UPLOAD = (
+    b"POST /faceapi/v1/face_age_detection HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+    b'{"image": "AAAA'
+)
+
+
+def exchange(server: Server, raw: bytes) -> bytes:
+    """Send `raw` on one connection and read until the server closes it."""
+    address = httpx.URL(server.url)
+    with socket.create_connection((address.host, address.port), timeout=10) as client:
+        client.sendall(raw)
+        answer = b""
+        while chunk := client.recv(65536):
+            answer += chunk
+    return answer
+
+
 def test_a_client_hanging_up_mid_body_is_no_server_error(server: Server) -> None:
     address = httpx.URL(server.url)
     with socket.create_connection((address.host, address.port)) as client:
-        client.sendall(
-            b"POST /faceapi/v1/face_age_detection HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
-            b'{"image": "AAAA'
-        )
+        client.sendall(PARTIAL_UPLOAD)
         time.sleep(0.5)
     time.sleep(0.5)  # the server notices the hang-up, then logs
     lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.strip()]
@@ -79,18 +94,9 @@ def test_a_client_hanging_up_mid_body_is_no_server_error(server: Server) -> None
 
 
 def test_a_stalled_upload_is_answered_and_cut_off(server: Server) -> None:
-    address = httpx.URL(server.url)
-    with socket.create_connection((address.host, address.port), timeout=10) as client:
-        started = time.monotonic()
-        client.sendall(
-            b"POST /faceapi/v1/face_age_detection HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
-            b'{"image": "AAAA'
-        )
-        answer = b""
-        while chunk := client.recv(65536):  # the server closes the connection after answering
-            answer += chunk
-        waited = time.monotonic() - started
+    started = time.monotonic()
+    answer = exchange(server, PARTIAL_UPLOAD)  # ends when the server closes the connection
+    waited = time.monotonic() - started
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 "), (answer, waited)
     assert b"\r\nconnection: close" in head.lower()
@@ -107,17 +113,6 @@ def test_an_oversized_request_head_is_refused_at_once(server: Server) -> None:
         answer = client.recv(200)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
-
-
-def exchange(server: Server, raw: bytes) -> bytes:
-    """Send `raw` on one connection and read until the server closes it."""
-    address = httpx.URL(server.url)
-    with socket.create_connection((address.host, address.port), timeout=10) as client:
-        client.sendall(raw)
-        answer = b""
-        while chunk := client.recv(65536):
-            answer += chunk
-    return answer
 
 
 def test_an_absolute_form_target_is_routed_by_its_path(server: Server) -> None:
