@@ -21,8 +21,10 @@ access_log = logging.getLogger("faceapi.access")
 error_log = logging.getLogger("faceapi.errors")
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
-_RAW_ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+# "scheme://host" at the start of an absolute-form target, in the path and in the raw bytes.
+_SCHEME_AND_HOST = r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*"
+_ABSOLUTE_FORM = re.compile(_SCHEME_AND_HOST)
+_RAW_ABSOLUTE_FORM = re.compile(_SCHEME_AND_HOST.encode())
 
 
 class RequestContextMiddleware:
