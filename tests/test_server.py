@@ -18,12 +18,15 @@ from tests.server_process import Server, running_server
 
 EXPRESSIONS = {"neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"}
 BODY_TIMEOUT = 2  # seconds; every other request here sends its body at once
+HEAD_TIMEOUT = 2  # seconds; likewise for request heads
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(
-        tmp_path_factory.mktemp("server"), body_timeout_seconds=str(BODY_TIMEOUT)
+        tmp_path_factory.mktemp("server"),
+        body_timeout_seconds=str(BODY_TIMEOUT),
+        head_timeout_seconds=str(HEAD_TIMEOUT),
     ) as server:
         yield server
 
@@ -113,6 +116,39 @@ def test_an_oversized_request_head_is_refused_at_once(server: Server) -> None:
         answer = client.recv(200)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
+def test_a_slow_request_head_is_answered_and_cut_off(server: Server) -> None:
+    """A head sent a byte at a time used to hold its connection for as long as the client liked."""
+    address = httpx.URL(server.url)
+    started = time.monotonic()
+    slow_head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100  # 6.5 s at this pace
+    with socket.create_connection((address.host, address.port), timeout=10) as client:
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):  # closed by the server
+            _send_byte_by_byte(client, slow_head, pause=0.05)
+        waited = time.monotonic() - started
+    assert HEAD_TIMEOUT <= waited < HEAD_TIMEOUT + 5
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
+def _send_byte_by_byte(client: socket.socket, data: bytes, pause: float) -> None:
+    for byte in data:
+        client.sendall(bytes([byte]))
+        time.sleep(pause)
+
+
+def test_a_slow_request_head_gets_408(server: Server) -> None:
+    started = time.monotonic()
+    answer = exchange(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # no blank line
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"\r\nconnection: close" in answer.lower()
+    assert HEAD_TIMEOUT <= time.monotonic() - started < HEAD_TIMEOUT + 5
+
+
+def test_a_silent_connection_is_closed(server: Server) -> None:
+    started = time.monotonic()
+    assert exchange(server, b"") == b""
+    assert HEAD_TIMEOUT <= time.monotonic() - started < HEAD_TIMEOUT + 5
 
 
 def test_an_absolute_form_target_is_routed_by_its_path(server: Server) -> None:

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
             "a body of max_body_bytes needs max_body_bytes / body_timeout_seconds bytes a second."
         ),
     )
+    head_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "Longest a request line and headers may take to arrive, from the connection's "
+            "opening or the previous answer; a connection still short of them is closed."
+        ),
+    )
     max_image_bytes: int = Field(
         _ENGINE.limits.max_bytes, ge=1024, description="Largest image, after base64 decoding."
     )

@@ -10,10 +10,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
-import uvicorn
-from fastapi import FastAPI
 
-from faceapi.api.app import create_app
+from faceapi.api import server
 from faceapi.api.contract import ENDPOINTS
 from faceapi.api.envelope import error_body, ok_body
 from faceapi.cli.evaluate import bench, evaluate
@@ -26,8 +24,6 @@ from faceapi.services.text import moment, plain_number, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
-
-MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers still arriving; h11's default
 
 
 def _settings(context: click.Context) -> Settings:
@@ -66,27 +62,7 @@ def serve(context: click.Context, host: str | None, port: int | None, workers: i
     )
     configure_logging(settings.log_level)
     open_store(settings.database_url).close()  # the schema exists before any worker starts
-    uvicorn.run(
-        "faceapi.cli.main:_app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        # h11, not httptools: h11 answers 400 to a request head still incomplete past
-        # 16 KB, while httptools takes headers of any size, slower the longer they are, so
-        # one client could stall a worker with a header of hundreds of megabytes.
-        http="h11",
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-    )
-
-
-def _app_from_environment() -> FastAPI:
-    """Factory each server process calls: settings come from FACEAPI_* and FACEAPI_CONFIG."""
-    settings = Settings.load()
-    configure_logging(settings.log_level)
-    return create_app(settings)
+    server.run(settings)
 
 
 @main.group()
