@@ -358,8 +358,9 @@ def test_server_busy_answers_at_once(
 ) -> None:
     """One analysis slot and no waiting room: concurrent requests beyond it are turned away."""
     client = make_client(inference_threads=1, max_queue=0, strict_http_status=strict)
-    key = KeyService(client.app.state.services.store).create("busy").secret
-    body = _json(b64(encode(astronaut)), key)
+    services = client.app.state.services
+    key = KeyService(services.store).create("busy")
+    body = _json(b64(encode(astronaut)), key.secret)
 
     async def burst() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=client.app)
@@ -370,10 +371,11 @@ def test_server_busy_answers_at_once(
     codes = [response.json()["code"] for response in responses]
     assert 0 in codes
     assert ErrorCode.SERVER_BUSY in codes
+    assert services.usage.used_this_month(key.record.id) == codes.count(0)  # busy costs nothing
     busy = next(r for r in responses if r.json()["code"] == ErrorCode.SERVER_BUSY)
     assert busy.headers["Retry-After"] == "1"
     assert busy.status_code == (503 if strict else 200)
-    assert post_status(client, key, encode(astronaut)) == "Ok"
+    assert post_status(client, key.secret, encode(astronaut)) == "Ok"
 
 
 @pytest.mark.parametrize("strict", [False, True])
@@ -384,11 +386,11 @@ def test_internal_error_quotes_a_logged_request_id(
     caplog: pytest.LogCaptureFixture,
     strict: bool,
 ) -> None:
-    """A real fault (the usage table vanished under us) gives 5001, not a stack trace."""
+    """A real fault (the limits table vanished under us) gives 5001, not a stack trace."""
     client = make_client(strict_http_status=strict)
     key = KeyService(client.app.state.services.store).create("x").secret
     with sqlite3.connect(tmp_path / "api.sqlite3") as db:
-        db.execute("DROP TABLE usage")
+        db.execute("DROP TABLE rate_limits")
     with caplog.at_level(logging.ERROR, logger="faceapi.errors"):
         response = client.post(AGE, json=_json(b64(encode(astronaut)), key))
     body = response.json()
@@ -399,6 +401,23 @@ def test_internal_error_quotes_a_logged_request_id(
     assert "Traceback" not in body["message"]
     assert any(getattr(r, "request_id", None) == request_id for r in caplog.records)
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_usage_count_that_fails_does_not_change_the_answer(
+    make_client: AppFactory,
+    tmp_path: Path,
+    astronaut: np.ndarray,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The analysis is done and paid for; losing its count in the statistics used to turn
+    the answer into 5001."""
+    client = make_client()
+    key = KeyService(client.app.state.services.store).create("x").secret
+    with sqlite3.connect(tmp_path / "api.sqlite3") as db:
+        db.execute("DROP TABLE usage")
+    with caplog.at_level(logging.ERROR, logger="faceapi.api"):
+        assert post_status(client, key, encode(astronaut)) == "Ok"
+    assert [r.message for r in caplog.records] == ["usage not recorded"]
 
 
 def test_usage_is_counted_by_endpoint_and_code(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ import pytest
 from faceapi.console.chart import daily_chart
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.accounts import AccountService
+from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService, parse_limits
 from faceapi.services.text import plain_number
 from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
@@ -224,3 +226,29 @@ def test_chart_stacks_each_day_by_endpoint_under_round_ticks() -> None:
     assert chart.bottom - age.y - age.height == pytest.approx(0)
     labels = [point.label for point in chart.errors]
     assert labels == ["2030-01-01: 0 errors", "2030-01-02: 1 error"]
+
+
+def test_requests_arriving_together_get_one_place_each() -> None:
+    """One slot and one waiting place: of five requests at once, two are taken, three turned
+    away. Read from the thread limiter's statistics, all five used to pass."""
+    queue = InferenceQueue(slots=1, max_waiting=1)
+    release = threading.Event()
+
+    async def request() -> int:
+        try:
+            with queue.place():
+                await queue.run(release.wait)  # holds its slot until released
+                return 0
+        except FaceApiError as failure:
+            return failure.code
+
+    async def burst() -> list[int]:
+        requests = [asyncio.create_task(request()) for _ in range(5)]
+        await asyncio.sleep(0.2)
+        release.set()
+        return await asyncio.gather(*requests)
+
+    codes = asyncio.run(burst())
+    assert sorted(codes) == [0, 0, *[ErrorCode.SERVER_BUSY] * 3]
+    with queue.place(), queue.place():  # every place was given back
+        pass

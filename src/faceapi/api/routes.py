@@ -74,21 +74,32 @@ def _analysis_handler(endpoint: Endpoint) -> Handler:
         request.state.key_id = key.id
         code: int = ErrorCode.INTERNAL_ERROR
         try:
-            await anyio.to_thread.run_sync(services.usage.admit, key)
-            analysis = await services.queue.run(
-                lambda: services.engine.analyze(decode_base64_image(sent.image), tasks)
-            )
+            # A place first, so that a busy server does not spend the key's rate or quota.
+            with services.queue.place():
+                await anyio.to_thread.run_sync(services.usage.admit, key)
+                analysis = await services.queue.run(
+                    lambda: services.engine.analyze(decode_base64_image(sent.image), tasks)
+                )
+            response = envelope.ok(endpoint.data(analysis))
             code = 0
             request.state.result_code = 0
-            return envelope.ok(endpoint.data(analysis))
+            return response
         except FaceApiError as failure:
             code = failure.code
             raise
         finally:
-            await anyio.to_thread.run_sync(services.usage.record, key.id, endpoint.name, code)
+            await anyio.to_thread.run_sync(_record_usage, services, key.id, endpoint.name, code)
 
     analyze.__name__ = endpoint.name
     return analyze
+
+
+def _record_usage(services: Services, key_id: str, endpoint: str, code: int) -> None:
+    """Count the request in the usage statistics; a failure here never changes the answer."""
+    try:
+        services.usage.record(key_id, endpoint, code)
+    except Exception:
+        log.exception("usage not recorded", extra={"key_id": key_id, "code": code})
 
 
 async def list_models(request: Request) -> JSONResponse:
