@@ -124,6 +124,18 @@ def test_root_leads_to_the_console_and_pages_need_a_sign_in(app: FastAPI) -> Non
         assert response.headers["location"] == "/console/sign-in"
 
 
+def test_behind_a_path_prefix_try_it_calls_the_api_under_it(app: FastAPI) -> None:
+    """The page used to post to /faceapi/v1/... whatever path a proxy served the app under."""
+    client = TestClient(app, root_path="/face")
+    token = _CSRF.search(client.get("/face/console/sign-in").text).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": token, "email": "prefixed@example.com", "password": PASSWORD}
+    assert client.post("/face/console/sign-up", data=form).url.path == "/face/console/settings"
+    page = client.get("/face/console/try")
+    assert page.status_code == 200, page.text
+    assert """data-endpoints='["/face/faceapi/v1/face_age_detection", """ in page.text
+    assert 'href="/face/docs"' in page.text
+
+
 def test_the_session_cookie_is_signed_httponly_and_samesite(app: FastAPI) -> None:
     plain = browser(app).get("/console/sign-in").headers["set-cookie"]
     assert plain.startswith(f"{COOKIE_NAME}=")

@@ -16,5 +16,7 @@ router = APIRouter()
 @router.get("/try", name="try_it")
 def try_it_page(request: Request, account: SignedIn) -> Response:
     keys = [key for key in console_of(request).services.keys.list(account.id) if key.active]
-    context = {"account": account, "keys": keys, "endpoints": [e.path for e in ENDPOINTS]}
-    return render(request, "try.html", context)
+    # The API's own prefix, as a proxy serving the whole app under a path sets it.
+    api_root = request.scope.get("app_root_path", "").rstrip("/")
+    endpoints = [api_root + endpoint.path for endpoint in ENDPOINTS]
+    return render(request, "try.html", {"account": account, "keys": keys, "endpoints": endpoints})
