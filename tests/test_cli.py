@@ -192,3 +192,16 @@ def test_analyze_prints_what_the_api_would(
     assert answers[1]["face_age_detection"]["code"] == ErrorCode.NO_FACE_FOUND
     only_age = json.loads(run("analyze", "--endpoint", "age", str(face)))
     assert set(only_age) == {"image", "face_age_detection"}
+
+
+@pytest.mark.parametrize(
+    "command", [["models"], ["analyze", __file__], ["serve", "--port", "1"]], ids=lambda c: c[0]
+)
+def test_missing_models_are_one_line_with_the_remedy(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """These used to end in a traceback (serve: one from each worker)."""
+    monkeypatch.setenv("FACEAPI_NPM_MODELS_DIR", str(tmp_path / "nothing here"))
+    output = run(*command, code=1)
+    assert output.startswith("Error: npm package @vladmandic/face-api is not installed")
+    assert output.strip().endswith("run the README's setup command")

@@ -15,6 +15,7 @@ from faceapi.api import server
 from faceapi.api.contract import ENDPOINTS
 from faceapi.api.envelope import error_body, ok_body
 from faceapi.cli.evaluate import bench, evaluate
+from faceapi.engine.manifest import ModelStore, ModelUnavailableError
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
@@ -61,6 +62,8 @@ def serve(context: click.Context, host: str | None, port: int | None, workers: i
         }
     )
     configure_logging(settings.log_level)
+    with _models_required():  # checked once here, before each worker would fail on its own
+        ModelStore.from_manifest(settings.npm_models_dir).verify()
     open_store(settings.database_url).close()  # the schema exists before any worker starts
     server.run(settings)
 
@@ -270,7 +273,8 @@ def _change_account(
 def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> None:
     """Analyse images locally with the server's engine; print the JSON the API would send."""
     settings = _settings(context)
-    engine = Engine.load(settings.npm_models_dir, settings.engine_options())
+    with _models_required():
+        engine = Engine.load(settings.npm_models_dir, settings.engine_options())
     chosen = [e for e in ENDPOINTS if endpoint in ("all", e.task.value)]
     failed = False
     for image in images:
@@ -290,7 +294,9 @@ def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> 
 def models(context: click.Context, as_json: bool) -> None:
     """The models in use: source, version, licence, preprocessing, SHA-256 (verified)."""
     settings = _settings(context)
-    described = Engine.load(settings.npm_models_dir, settings.engine_options()).describe_models()
+    with _models_required():
+        engine = Engine.load(settings.npm_models_dir, settings.engine_options())
+    described = engine.describe_models()
     if as_json:
         click.echo(json.dumps(described, indent=2))
         return
@@ -310,6 +316,15 @@ def config(context: click.Context) -> None:
     settings = _settings(context)
     for name, value in settings.model_dump(mode="json").items():
         click.echo(f"{name} = {json.dumps(value)}")
+
+
+@contextmanager
+def _models_required() -> Iterator[None]:
+    """A model missing or altered is a one-line error with its remedy, not a traceback."""
+    try:
+        yield
+    except ModelUnavailableError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @contextmanager

@@ -72,6 +72,11 @@ class ModelStore:
     def source(self, model_id: str) -> ModelSource:
         return self._sources[model_id]
 
+    def verify(self) -> None:
+        """Check every file of every model, as start-up would; raise ModelUnavailableError."""
+        for model_id in self._sources:
+            self.verified_paths(model_id)
+
     def read(self, model_id: str) -> bytes:
         """The verified bytes of a single-file model."""
         (path,) = self._sources[model_id].files
