@@ -10,11 +10,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import KeyService
 from faceapi.services.usage import Limits, UsageService
 from faceapi.storage import SqlStore, open_store
+from faceapi.storage.sql import database_location
 
 
 def test_key_is_random_shown_once_and_stored_only_as_hash(store: SqlStore, tmp_path: Path) -> None:
@@ -179,3 +181,18 @@ def test_database_is_a_plain_sqlite_file(store: SqlStore, tmp_path: Path) -> Non
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="SQLite or PostgreSQL"):
         open_store("mysql+pymysql://localhost/x")
+
+
+def test_the_database_location_is_absolute_and_never_shows_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` logs it: the default SQLite file is relative to the working directory, so
+    starting elsewhere looks like every key vanished."""
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///faceapi.sqlite3")
+    try:
+        assert store.location == str(tmp_path / "faceapi.sqlite3")
+    finally:
+        store.close()
+    postgres = sa.make_url("postgresql://face:s3cret@db.internal:5432/faceapi")
+    assert database_location(postgres) == "postgresql://face:***@db.internal:5432/faceapi"

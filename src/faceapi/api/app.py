@@ -23,7 +23,7 @@ from faceapi.services.keys import KeyService
 from faceapi.services.sessions import SessionService
 from faceapi.services.usage import UsageService
 from faceapi.settings import Settings
-from faceapi.storage import Store, open_store
+from faceapi.storage import open_store
 
 DESCRIPTION = """\
 Age, gender and facial expression of the largest face in a photo.
@@ -38,16 +38,14 @@ HTTP 200 (or, with `strict_http_status`, the HTTP status listed below).
 """
 
 
-def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, store: Store | None = None
-) -> FastAPI:
-    """Build the app; `engine` and `store` may be given to share them (tests, benchmarks)."""
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app; `engine` may be given to share its loaded models (tests, benchmarks)."""
     settings = settings or Settings.load()
     if engine is None:
         engine = Engine.load(settings.npm_models_dir, settings.engine_options())
     else:
         engine = engine.configured(settings.engine_options())
-    store = store or open_store(settings.database_url)
+    store = open_store(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

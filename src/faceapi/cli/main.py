@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from faceapi.services.text import moment, plain_number, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
+
+log = logging.getLogger("faceapi.cli")
 
 
 def _settings(context: click.Context) -> Settings:
@@ -64,7 +67,8 @@ def serve(context: click.Context, host: str | None, port: int | None, workers: i
     configure_logging(settings.log_level)
     with _models_required():  # checked once here, before each worker would fail on its own
         ModelStore.from_manifest(settings.npm_models_dir).verify()
-    open_store(settings.database_url).close()  # the schema exists before any worker starts
+    with closing(open_store(settings.database_url)) as store:  # the schema, before any worker
+        log.info("using database", extra={"database": store.location})
     server.run(settings)
 
 

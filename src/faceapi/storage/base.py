@@ -179,4 +179,9 @@ class Store(Protocol):
         """Raise if the store cannot be reached."""
         ...
 
+    @property
+    def location(self) -> str:
+        """Where the data lives, fit for a log line: no password."""
+        ...
+
     def close(self) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import asdict
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -287,6 +288,10 @@ class SqlStore:
         with self._engine.connect() as db:
             db.execute(sa.text("SELECT 1"))
 
+    @property
+    def location(self) -> str:
+        return database_location(self._engine.url)
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -312,6 +317,14 @@ def open_store(url: str) -> SqlStore:
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _tune_sqlite)
     return SqlStore(engine)
+
+
+def database_location(url: sa.URL) -> str:
+    """A SQLite file's absolute path (a relative one depends on the working directory), else
+    the URL with its password masked."""
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return str(Path(url.database).resolve())
+    return url.render_as_string(hide_password=True)
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
