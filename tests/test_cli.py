@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from faceapi.api import server
 from faceapi.api.app import create_app
 from faceapi.cli.main import main
 from faceapi.errors import ErrorCode
@@ -205,3 +207,22 @@ def test_missing_models_are_one_line_with_the_remedy(
     output = run(*command, code=1)
     assert output.startswith("Error: npm package @vladmandic/face-api is not installed")
     assert output.strip().endswith("run the README's setup command")
+
+
+def test_serve_hands_its_options_to_every_worker(
+    run: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes read their settings afresh: --workers used to stay in the parent, so
+    each worker took every CPU core for its own analyses."""
+    started: list[Settings] = []
+    monkeypatch.setattr(server, "run", started.append)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    run("serve", "--workers", "4", "--port", "9001")
+    assert started[0].workers == 4
+    in_a_worker = Settings.load()
+    assert (in_a_worker.workers, in_a_worker.port) == (4, 9001)
+    assert in_a_worker.analysis_slots() == 2  # 8 cores shared among 4 workers
+    monkeypatch.setenv("FACEAPI_INFERENCE_THREADS", "3")
+    assert Settings.load().analysis_slots() == 3
+    assert "greater than or equal to 1" in run("serve", "--workers", "0", code=1)
+    assert len(started) == 1

@@ -26,7 +26,7 @@ def settings_table() -> str:
         default = field.default
         if isinstance(default, Path):
             default = default.relative_to(REPOSITORY)
-        default = "CPU cores" if field.default_factory else f"`{default}`"
+        default = f"`{default}`"
         env = f"FACEAPI_{name.upper()}"
         rows.append(f"| `{name}` | `{env}` | {default} | {field.description} |")
     return "\n".join(rows)

@@ -84,10 +84,13 @@ class Settings(BaseSettings):
         lt=1,
         description="Detector confidence a face needs to count.",
     )
-    inference_threads: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+    inference_threads: int | None = Field(
+        None,
         ge=1,
-        description="Requests analysed at once per process (default: CPU cores).",
+        description=(
+            "Requests analysed at once per process; by default the CPU cores shared among "
+            "the workers (at least 1 each)."
+        ),
     )
     max_queue: int = Field(
         32, ge=0, description="Requests waiting for a free slot before 'server busy'."
@@ -153,13 +156,17 @@ class Settings(BaseSettings):
         return init_settings, env_settings, toml
 
     @classmethod
-    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
-        """Settings from `config_file` (or FACEAPI_CONFIG), the environment and `overrides`."""
+    def load(cls, config_file: Path | None = None) -> Settings:
+        """Settings from `config_file` (or FACEAPI_CONFIG) and the environment."""
         if config_file is not None:
             if not config_file.is_file():
                 raise FileNotFoundError(f"config file {config_file} does not exist")
             os.environ[CONFIG_ENV] = str(config_file)
-        return cls(**{key: value for key, value in overrides.items() if value is not None})
+        return cls()
+
+    def analysis_slots(self) -> int:
+        """Analyses one process runs at once: more workers must not mean more at once."""
+        return self.inference_threads or max(1, (os.cpu_count() or 1) // self.workers)
 
     def engine_options(self) -> EngineOptions:
         return EngineOptions(

@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         usage=UsageService(store, settings.default_limits()),
         accounts=AccountService(store),
         sessions=SessionService(store, timedelta(hours=settings.session_lifetime_hours)),
-        queue=InferenceQueue(settings.inference_threads, settings.max_queue),
+        queue=InferenceQueue(settings.analysis_slots(), settings.max_queue),
     )
     app.state.services = services
     add_routes(app)

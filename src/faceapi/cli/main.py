@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -53,17 +54,17 @@ def main(context: click.Context, config: Path | None) -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
 @click.option("--workers", type=int, help="Server processes (default 1).")
-@click.pass_context
-def serve(context: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API server."""
-    base = _settings(context)
-    settings = base.model_copy(
-        update={
-            key: value
-            for key, value in {"host": host, "port": port, "workers": workers}.items()
-            if value is not None
-        }
-    )
+    # Options become environment variables, as --config becomes FACEAPI_CONFIG: each worker
+    # process reads its settings afresh, and some (the analyses at once) depend on them.
+    for name, value in {"host": host, "port": port, "workers": workers}.items():
+        if value is not None:
+            os.environ[f"FACEAPI_{name.upper()}"] = str(value)
+    try:
+        settings = Settings.load()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
     configure_logging(settings.log_level)
     with _models_required():  # checked once here, before each worker would fail on its own
         ModelStore.from_manifest(settings.npm_models_dir).verify()
