@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 import random
+from typing import get_args
 
 import numpy as np
 import pytest
 
 from faceapi.api.base64_image import decode_base64_image
-from faceapi.api.contract import expression_data, gender_data, whole_percentages
+from faceapi.api.contract import ENDPOINTS, expression_data, gender_data, whole_percentages
+from faceapi.api.schemas import ExpressionData
+from faceapi.engine.estimators import AGE_GENDER_ESTIMATORS, EXPRESSION_ESTIMATORS
 from faceapi.engine.models.expression import EXPRESSIONS
 from faceapi.engine.pipeline import FaceAnalysis
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.settings import Settings
 
 PAYLOAD = bytes(range(256)) * 3 + b"\xfb\xff"  # exercises '+', '/' and padding
 
@@ -99,3 +103,19 @@ def test_expression_data_has_exactly_the_seven_keys_in_order() -> None:
         "neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"
     ]  # fmt: skip
     assert sum(data.values()) == 100
+
+
+def test_facts_written_in_two_places_agree() -> None:
+    """The spec's names are spelled out where clients read them; these are their twins."""
+    assert list(ExpressionData.model_fields) == list(EXPRESSIONS)
+    for endpoint in ENDPOINTS:
+        assert f"/faceapi/v1/{endpoint.name}" == endpoint.path
+        assert endpoint.path in ErrorCode.NOT_FOUND.message
+    assert ErrorCode.NOT_FOUND.message.count("/faceapi/v1/") == len(ENDPOINTS)
+    for setting, registry in [
+        ("age_models", AGE_GENDER_ESTIMATORS),
+        ("gender_models", AGE_GENDER_ESTIMATORS),
+        ("expression_models", EXPRESSION_ESTIMATORS),
+    ]:
+        (family,) = get_args(Settings.model_fields[setting].annotation)  # list[Literal[...]]
+        assert set(get_args(family)) == set(registry)
