@@ -211,8 +211,7 @@ def users_create(context: click.Context, email: str, admin: bool, password_stdin
             account = AccountService(store).create(email, password, admin=admin)
         except AccountError as error:
             raise click.ClickException(str(error)) from error
-    role = "administrator" if account.is_admin else "developer"
-    click.echo(f"Created {role} account {account.email}.")
+    click.echo(f"Created {account.role} account {account.email}.")
 
 
 @users.command("list")
@@ -225,7 +224,7 @@ def users_list(context: click.Context, as_json: bool) -> None:
     rows = [
         {
             "email": account.email,
-            "role": "administrator" if account.is_admin else "developer",
+            "role": account.role,
             "created": moment(account.created_at),
             "status": "active" if account.active else f"disabled {moment(account.disabled_at)}",
         }

@@ -39,10 +39,10 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 logging.getLogger("PIL").setLevel(logging.CRITICAL)
 
 
-# The detector sees at most 640 px and every model a face of 150 px or less, so pixels past
-# a few thousand cost memory and time and add nothing: a file whose long side is over
-# REDUCE_ABOVE is decoded at 1/2, 1/3, ... of its size, keeping at least REDUCED_SIDE. A
-# 12-megapixel phone photo (4032 px) is left as it is.
+# The detector sees at most `detector_max_side` px (640 by default) and every model a face
+# of 150 px or less, so pixels past a few thousand cost memory and time and add nothing: a
+# file whose long side is over REDUCE_ABOVE is decoded at 1/2, 1/3, ... of its size, keeping
+# at least REDUCED_SIDE. A 12-megapixel phone photo (4032 px) is left as it is.
 REDUCE_ABOVE = 4096
 REDUCED_SIDE = 2048
 

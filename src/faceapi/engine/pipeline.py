@@ -34,12 +34,15 @@ class Task(StrEnum):
     EXPRESSION = "expression"
 
 
+# ONNX Runtime threads per inference: one, since the server bounds how many run at once.
+ONNX_THREADS = 1
+
+
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
     limits: ImageLimits = field(default_factory=ImageLimits)
     detector: DetectorOptions = field(default_factory=DetectorOptions)
     min_face_side: int = 20
-    threads: int = 1  # ONNX Runtime threads per inference; concurrency is bounded elsewhere
     # Model families averaged for each task (see engine/estimators.py and docs/accuracy.md).
     age_models: tuple[str, ...] = ("faceapijs",)
     gender_models: tuple[str, ...] = ("faceapijs",)
@@ -63,9 +66,8 @@ class Engine:
     def __init__(self, store: ModelStore, options: EngineOptions) -> None:
         self.options = options
         self.store = store
-        threads = options.threads
         self._detector = FaceDetector(
-            RetinaFace(store.read(RetinaFace.MANIFEST_ID), threads=threads), options.detector
+            RetinaFace(store.read(RetinaFace.MANIFEST_ID), threads=ONNX_THREADS), options.detector
         )
         (predictor,) = store.verified_paths(FaceAligner.MANIFEST_ID)
         self._aligner = FaceAligner(predictor)
@@ -75,7 +77,7 @@ class Engine:
             if name not in registry:
                 raise ValueError(f"unknown {kind} model {name!r}; choose from {sorted(registry)}")
             if (kind, name) not in loaded:
-                loaded[kind, name] = registry[name](store, threads)
+                loaded[kind, name] = registry[name](store, ONNX_THREADS)
             return loaded[kind, name]
 
         self._age: list[AgeGenderEstimator] = [

@@ -55,6 +55,10 @@ class AccountRecord:
     def active(self) -> bool:
         return self.disabled_at is None
 
+    @property
+    def role(self) -> str:
+        return "administrator" if self.is_admin else "developer"
+
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:

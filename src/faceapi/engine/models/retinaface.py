@@ -58,7 +58,7 @@ class RetinaFace:
         self._session = create_session(model, threads)
 
     def detect(
-        self, rgb: NDArray[np.uint8], score_threshold: float, nms_threshold: float = NMS_THRESHOLD
+        self, rgb: NDArray[np.uint8], score_threshold: float, nms_threshold: float
     ) -> list[Detection]:
         """Faces in an RGB image, strongest first."""
         height, width = rgb.shape[:2]
