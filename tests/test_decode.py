@@ -130,9 +130,14 @@ def test_empty_and_garbage_input() -> None:
     assert decode_error(b"%PDF-1.7\n" + b"0" * 100) is ErrorCode.UNSUPPORTED_IMAGE_FORMAT
 
 
-def test_truncated_jpeg_is_reported_as_damaged(astronaut: np.ndarray) -> None:
+def test_truncated_jpeg_is_reported_as_damaged(
+    astronaut: np.ndarray, caplog: pytest.LogCaptureFixture
+) -> None:
     whole = encode(astronaut)
-    assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
+    with caplog.at_level(logging.DEBUG, logger="faceapi.engine"):
+        assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
+    (record,) = caplog.records  # at debug level, what Pillow raised, by type only
+    assert (record.format, record.error) == ("JPEG", "OSError")  # type: ignore[attr-defined]
 
 
 def test_running_out_of_memory_is_not_blamed_on_the_file(

@@ -37,6 +37,7 @@ warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 # Pillow also logs what it makes of a hostile file, some at error level ("More samples per
 # pixel than can be decoded"); the client gets 2005, and nothing failed on our side.
 logging.getLogger("PIL").setLevel(logging.CRITICAL)
+log = logging.getLogger("faceapi.engine")
 
 
 # The detector sees at most `detector_max_side` px (640 by default) and every model a face
@@ -84,6 +85,9 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
     except MemoryError:
         raise  # the server's trouble, not the file's
     except Exception as error:  # a hostile file can make Pillow raise almost anything
+        # The exception's type only: enough to tell a fault of ours from a bad file.
+        failure = {"format": image.format, "error": type(error).__name__}
+        log.debug("image not decoded", extra=failure)
         raise FaceApiError(ErrorCode.CORRUPT_IMAGE, format=image.format) from error
     return DecodedImage(pixels, max(pixels.shape[:2]) / file_side)
 
