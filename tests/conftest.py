@@ -33,6 +33,13 @@ def encode(image: np.ndarray | Image.Image, fmt: str = "JPEG", **options: Any) -
     return buffer.getvalue()
 
 
+def progressive_jpeg(image: np.ndarray, scans: int) -> bytes:
+    """A progressive JPEG of `image` whose last scan repeats until there are `scans` scans."""
+    jpeg = encode(image, progressive=True)
+    last_scan = jpeg[jpeg.rfind(b"\xff\xda") : -2]  # up to the end-of-image marker
+    return jpeg[:-2] + last_scan * (scans - jpeg.count(b"\xff\xda")) + jpeg[-2:]
+
+
 def key_secret(key: str) -> str:
     """The secret part of an API key "fa_<id>_<secret>"; the secret itself may contain "_"."""
     return key.split("_", 2)[2]

@@ -20,9 +20,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from faceapi.engine.decode import MAX_JPEG_SCANS
 from faceapi.errors import ErrorCode
 from faceapi.services.keys import KeyService
-from tests.conftest import AppFactory, encode, key_secret
+from tests.conftest import AppFactory, encode, key_secret, progressive_jpeg
 from tests.test_decode import png_claiming
 
 AGE, GENDER, EXPRESSION = (
@@ -268,6 +269,10 @@ ERROR_CASES: dict[ErrorCode, Case] = {
         lambda c, k, i: c.post(AGE, json=_json(b64(png_claiming(50_000, 50_000)), k)),
     ),
     ErrorCode.IMAGE_TOO_SMALL: ({}, lambda c, k, i: c.post(AGE, json=_json(b64(i["tiny"]), k))),
+    ErrorCode.IMAGE_TOO_MANY_SCANS: (
+        {},
+        lambda c, k, i: c.post(AGE, json=_json(b64(i["endless scans"]), k)),
+    ),
     ErrorCode.NO_FACE_FOUND: ({}, lambda c, k, i: c.post(AGE, json=_json(b64(i["cat"]), k))),
     ErrorCode.FACE_TOO_SMALL: (
         {"min_face_side": 300},
@@ -294,6 +299,7 @@ def images(astronaut: np.ndarray, cat: np.ndarray) -> dict[str, bytes]:
         "truncated": face[: len(face) // 2],
         "random": np.random.default_rng(1).bytes(4000),
         "tiny": encode(astronaut[:16, :16]),
+        "endless scans": progressive_jpeg(astronaut, MAX_JPEG_SCANS + 1),
         "cat": encode(cat),
     }
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from faceapi.engine.decode import ImageLimits, decode_image
+from faceapi.engine.decode import MAX_JPEG_SCANS, ImageLimits, decode_image
 from faceapi.errors import ErrorCode, FaceApiError
-from tests.conftest import encode
+from tests.conftest import encode, progressive_jpeg
 
 LIMITS = ImageLimits()
 LOSSLESS = {"PNG", "WEBP", "BMP", "TIFF"}
@@ -138,6 +138,18 @@ def test_truncated_jpeg_is_reported_as_damaged(
         assert decode_error(whole[: len(whole) // 2]) is ErrorCode.CORRUPT_IMAGE
     (record,) = caplog.records  # at debug level, what Pillow raised, by type only
     assert (record.format, record.error) == ("JPEG", "OSError")  # type: ignore[attr-defined]
+
+
+def test_a_jpeg_of_endless_scans_is_refused_before_decoding(astronaut: np.ndarray) -> None:
+    """Each progressive scan is a pass over the whole image; a small file can repeat one
+    scan thousands of times (a 200 KB one of 1,000 scans took 36 s to decode)."""
+    ordinary = encode(astronaut, progressive=True)  # about 10 scans
+    for fine in (ordinary, progressive_jpeg(astronaut, MAX_JPEG_SCANS)):
+        assert decode_image(fine, LIMITS).pixels.shape == astronaut.shape
+    with pytest.raises(FaceApiError) as refused:
+        decode_image(progressive_jpeg(astronaut, MAX_JPEG_SCANS + 1), LIMITS)
+    assert refused.value.code == ErrorCode.IMAGE_TOO_MANY_SCANS
+    assert "101 progressive scans; at most 100" in refused.value.message
 
 
 def test_running_out_of_memory_is_not_blamed_on_the_file(

@@ -121,6 +121,12 @@ class ErrorCode(IntEnum):
         422,
         "The image is {width}x{height} pixels; each side must be at least {minimum} pixels.",
     )
+    IMAGE_TOO_MANY_SCANS = (
+        2009,
+        422,
+        "The JPEG image is stored in {scans} progressive scans; at most {limit} are decoded. "
+        "Save it again as a baseline JPEG or with the encoder's usual settings.",
+    )
     NO_FACE_FOUND = (
         3001,
         422,
