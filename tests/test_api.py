@@ -182,6 +182,22 @@ def test_a_very_large_photo_is_answered_alike_and_faces_are_measured_in_its_pixe
     assert 780 <= size <= 860
 
 
+def test_a_small_face_in_a_large_photo_is_found(
+    make_client: AppFactory, astronaut: np.ndarray
+) -> None:
+    """Her face, about 55 px across in a 1920 px photo, is under 20 px at the detector's 640
+    px; it used to be answered 3001, no face. Now it is found, or too small where it is."""
+    photo = Image.new("RGB", (1920, 1440), (120, 130, 140))
+    photo.paste(Image.fromarray(astronaut).resize((160, 160)), (900, 500))
+    answers = {}
+    for min_face_side in (20, 100):
+        client = make_client(min_face_side=min_face_side)
+        key = KeyService(client.app.state.services.store).create("small face").secret
+        answers[min_face_side] = post(client, AGE, encode(photo, quality=95), key)
+    assert answers[20]["result"] == "Ok", answers[20]
+    assert answers[100]["code"] == ErrorCode.FACE_TOO_SMALL
+
+
 def test_png_with_exif_rotation_gives_the_identical_answer(
     client: TestClient, api_key: str, astronaut: np.ndarray
 ) -> None:

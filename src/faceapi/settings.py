@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     detector_max_side: int = Field(
         _ENGINE.detector.max_side,
         ge=64,
-        description="Photos are scaled to this side for face detection.",
+        description="Photos are scaled to this side for face detection; where no face is "
+        "found, again to 1920 px, with a confidence of 0.95 needed.",
     )
     detector_score_threshold: float = Field(
         _ENGINE.detector.score_threshold,
