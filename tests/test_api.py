@@ -162,6 +162,21 @@ def test_a_long_unknown_path_is_quoted_short_and_escaped(
     assert len(logged) < 200
 
 
+def test_a_key_put_in_the_path_is_neither_echoed_nor_logged(
+    client: TestClient, api_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Keys are never logged, even where a client puts one by mistake."""
+    secret = key_secret(api_key)
+    with caplog.at_level(logging.INFO, logger="faceapi.access"):
+        for path in (f"{AGE}/{api_key}", f"/{api_key}/x"):
+            assert secret not in client.post(path, json={}).text
+            assert secret not in client.get(path).text
+    logged = [record.path for record in caplog.records if hasattr(record, "path")]
+    assert len(logged) == 4
+    masked = api_key.removesuffix(secret) + "***"  # "fa_<id>_***"
+    assert all(masked in path and secret not in path for path in logged)
+
+
 def test_a_very_large_photo_is_answered_alike_and_faces_are_measured_in_its_pixels(
     make_client: AppFactory, astronaut: np.ndarray
 ) -> None:

@@ -9,7 +9,13 @@ from starlette.exceptions import HTTPException
 
 from faceapi.api import envelope
 from faceapi.errors import ErrorCode, FaceApiError
+from faceapi.services.keys import without_secrets
 from faceapi.services.text import quoted
+
+
+def shown_path(path: str) -> str:
+    """A request path as messages and logs show it: escaped, cut short, no key's secret."""
+    return quoted(without_secrets(path))
 
 
 def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
@@ -30,14 +36,15 @@ def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
                 request,
                 FaceApiError(
                     ErrorCode.METHOD_NOT_ALLOWED,
-                    path=quoted(request.url.path),
+                    path=shown_path(request.url.path),
                     method=quoted(request.method),
                     allowed=allowed,
                 ),
             )
             response.headers["Allow"] = allowed
             return response
-        return respond(request, FaceApiError(ErrorCode.NOT_FOUND, path=quoted(request.url.path)))
+        path = shown_path(request.url.path)
+        return respond(request, FaceApiError(ErrorCode.NOT_FOUND, path=path))
 
     async def on_validation_error(request: Request, _failure: Exception) -> JSONResponse:
         return respond(request, FaceApiError(ErrorCode.INVALID_BODY))

@@ -14,8 +14,9 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceapi.api import envelope
+from faceapi.api.error_handlers import shown_path
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import plain_number, quoted
+from faceapi.services.text import plain_number
 
 access_log = logging.getLogger("faceapi.access")
 error_log = logging.getLogger("faceapi.errors")
@@ -89,7 +90,7 @@ class RequestContextMiddleware:
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "path": quoted(scope["path"]),
+                    "path": shown_path(scope["path"]),
                     "status": status,
                     "code": state.get("result_code"),
                     "key_id": state.get("key_id"),

@@ -12,8 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
+from faceapi.api.error_handlers import shown_path
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import quoted
 
 DOCS_PATH = "/docs"
 ASSETS_PATH = f"{DOCS_PATH}/assets"
@@ -37,7 +37,7 @@ def add_swagger_ui(app: FastAPI) -> None:
 
     async def asset(request: Request, name: str) -> FileResponse:
         if name not in (SCRIPT, STYLE, ICON):
-            raise FaceApiError(ErrorCode.NOT_FOUND, path=quoted(request.url.path))
+            raise FaceApiError(ErrorCode.NOT_FOUND, path=shown_path(request.url.path))
         return FileResponse(str(_ASSETS / name))
 
     app.add_api_route(DOCS_PATH, docs, methods=["GET"], include_in_schema=False)

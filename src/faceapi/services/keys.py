@@ -20,6 +20,8 @@ _SECRET_BYTES = 24  # 192 random bits: a hash needs no salt or stretching at thi
 _MAX_COUNT = 2**31 - 1  # burst and quota are SQL INTEGER columns: 32 bits on PostgreSQL
 # Far beyond any server's speed; above it, a typed rate would no longer read back as shown.
 _MAX_RATE = 1_000_000
+# A whole key inside other text, such as a URL path a client put it in by mistake.
+_KEY_IN_TEXT = re.compile(rf"({KEY_PREFIX}_[0-9a-f]{{{2 * _ID_BYTES}}}_)[A-Za-z0-9_-]+")
 # Limits are typed as plain ASCII decimals, as they read back: int() and float() would also
 # take "1_000" and other scripts' digits, and float() "1e3" and "nan".
 _N = TypeVar("_N", int, float)
@@ -166,3 +168,8 @@ def _check_limits(limits: KeyLimits) -> None:
 
 def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
+
+
+def without_secrets(text: str) -> str:
+    """`text` with the secret of any key in it masked, so that it can be logged or echoed."""
+    return _KEY_IN_TEXT.sub(r"\1***", text)
