@@ -507,6 +507,18 @@ def test_health_readiness_and_models(client: TestClient) -> None:
         assert all(len(file["sha256"]) == 64 for file in model["files"])
 
 
+def test_readiness_fails_once_the_database_file_is_deleted_or_replaced(
+    make_client: AppFactory, tmp_path: Path
+) -> None:
+    """New connections would open a new, empty file: readiness used to stay "ready"."""
+    client = make_client()
+    assert client.get("/readyz").status_code == 200
+    (tmp_path / "api.sqlite3").rename(tmp_path / "moved.sqlite3")
+    assert client.get("/readyz").status_code == 503
+    (tmp_path / "api.sqlite3").write_bytes(b"")  # a new file under the old name
+    assert client.get("/readyz").json()["status"] == "unavailable"
+
+
 def test_openapi_documents_the_contract(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     for path in (AGE, GENDER, EXPRESSION):

@@ -180,7 +180,7 @@ class Store(Protocol):
         ...
 
     def ping(self) -> None:
-        """Raise if the store cannot be reached."""
+        """Raise if the store cannot be reached or no longer holds its tables."""
         ...
 
     @property

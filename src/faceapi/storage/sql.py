@@ -110,6 +110,8 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         _create_schema(engine)
+        self._sqlite_file = _sqlite_file(engine.url)
+        self._sqlite_inode = self._sqlite_file.stat().st_ino if self._sqlite_file else None
 
     def add_key(self, record: ApiKeyRecord) -> None:
         with self._engine.begin() as db:
@@ -285,8 +287,17 @@ class SqlStore:
         return _account_record(row._mapping) if row else None
 
     def ping(self) -> None:
+        # A SQLite file deleted or replaced under the server leaves pooled connections on the
+        # old file and opens new ones on a new, empty one: half the requests would fail.
+        if self._sqlite_file is not None:
+            try:
+                replaced = self._sqlite_file.stat().st_ino != self._sqlite_inode
+            except FileNotFoundError:
+                replaced = True
+            if replaced:
+                raise RuntimeError(f"{self._sqlite_file} was deleted or replaced; restart")
         with self._engine.connect() as db:
-            db.execute(sa.text("SELECT 1"))
+            db.execute(sa.select(api_keys.c.id).limit(1))
 
     @property
     def location(self) -> str:
@@ -322,9 +333,14 @@ def open_store(url: str) -> SqlStore:
 def database_location(url: sa.URL) -> str:
     """A SQLite file's absolute path (a relative one depends on the working directory), else
     the URL with its password masked."""
+    sqlite_file = _sqlite_file(url)
+    return str(sqlite_file) if sqlite_file else url.render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return str(Path(url.database).resolve())
-    return url.render_as_string(hide_password=True)
+        return Path(url.database).resolve()
+    return None
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
