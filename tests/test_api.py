@@ -23,6 +23,7 @@ from PIL import Image
 from faceapi.engine.decode import MAX_JPEG_SCANS
 from faceapi.errors import ErrorCode
 from faceapi.services.keys import KeyService
+from faceapi.storage import sql
 from tests.conftest import AppFactory, encode, key_secret, progressive_jpeg
 from tests.test_decode import png_claiming
 
@@ -438,6 +439,24 @@ def test_internal_error_quotes_a_logged_request_id(
     assert "Traceback" not in body["message"]
     assert any(getattr(r, "request_id", None) == request_id for r in caplog.records)
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_a_database_locked_by_another_process_is_busy_not_broken(
+    make_client: AppFactory, tmp_path: Path, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It used to be 5001, an internal error, after the wait."""
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT_MS", 100)
+    client = make_client(strict_http_status=True)
+    key = KeyService(client.app.state.services.store).create("locked out").secret
+    holder = sqlite3.connect(tmp_path / "api.sqlite3", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        response = client.post(AGE, json=_json(b64(encode(astronaut)), key))
+    finally:
+        holder.close()
+    assert response.json()["code"] == ErrorCode.SERVER_BUSY
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "1")
+    assert post_status(client, key, encode(astronaut)) == "Ok"
 
 
 def test_a_usage_count_that_fails_does_not_change_the_answer(

@@ -226,3 +226,19 @@ def test_serve_hands_its_options_to_every_worker(
     assert Settings.load().analysis_slots() == 3
     assert "greater than or equal to 1" in run("serve", "--workers", "0", code=1)
     assert len(started) == 1
+
+
+def test_operator_mistakes_are_one_line_errors(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of these used to end in a traceback, or to carry on with every default."""
+    monkeypatch.setenv("FACEAPI_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3")
+    for command in (["keys", "list"], ["serve"]):
+        output = run(*command, code=1)
+        assert output == f"Error: {tmp_path}/no/such/dir/db.sqlite3: unable to open database file\n"
+    monkeypatch.setenv("FACEAPI_DATABASE_URL", "postgresql://face:S3cret@db.internal/faceapi")
+    assert 'database_url = "postgresql://face:***@db.internal/faceapi"' in run("config")
+    monkeypatch.setenv("FACEAPI_CONFIG", str(tmp_path / "typo.toml"))
+    assert "typo.toml does not exist" in run("config", code=1)
+    monkeypatch.delenv("FACEAPI_CONFIG")
+    assert "is a directory" in run("analyze", str(tmp_path), code=2)

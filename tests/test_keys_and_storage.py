@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import KeyService
 from faceapi.services.usage import Limits, UsageService
-from faceapi.storage import SqlStore, open_store
+from faceapi.storage import SqlStore, StoreBusyError, StoreUnavailableError, open_store, sql
 from faceapi.storage.sql import database_location
 
 
@@ -178,9 +178,18 @@ def test_database_is_a_plain_sqlite_file(store: SqlStore, tmp_path: Path) -> Non
     assert {"accounts", "api_keys", "usage", "rate_limits", "sign_in_throttle"} <= tables
 
 
-def test_unsupported_database_is_refused() -> None:
-    with pytest.raises(ValueError, match="SQLite or PostgreSQL"):
-        open_store("mysql+pymysql://localhost/x")
+def test_a_database_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
+    """One line for the CLI to show: these used to be SQLAlchemy's own errors."""
+    for url, reason in [
+        ("mysql+pymysql://localhost/x", "use SQLite or PostgreSQL"),
+        ("not a url", "not a SQLAlchemy URL"),
+        (f"sqlite:///{tmp_path}/missing/db.sqlite3", "unable to open database file"),
+    ]:
+        with pytest.raises(StoreUnavailableError, match=reason):
+            open_store(url)
+    (tmp_path / "garbage.sqlite3").write_bytes(b"not sqlite" * 500)
+    with pytest.raises(StoreUnavailableError, match=r"garbage\.sqlite3: file is not a database"):
+        open_store(f"sqlite:///{tmp_path / 'garbage.sqlite3'}")
 
 
 def test_the_database_location_is_absolute_and_never_shows_a_password(
@@ -196,3 +205,22 @@ def test_the_database_location_is_absolute_and_never_shows_a_password(
         store.close()
     postgres = sa.make_url("postgresql://face:s3cret@db.internal:5432/faceapi")
     assert database_location(postgres) == "postgresql://face:***@db.internal:5432/faceapi"
+
+
+def test_a_database_locked_too_long_is_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worth a retry (the API answers 5002), unlike a broken database."""
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "locked.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreBusyError, match="locked by another process"):
+            KeyService(store).create("waits")
+        holder.execute("ROLLBACK")
+        assert KeyService(store).create("after").record.name == "after"
+    finally:
+        holder.close()
+        store.close()

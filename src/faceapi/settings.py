@@ -159,10 +159,11 @@ class Settings(BaseSettings):
     @classmethod
     def load(cls, config_file: Path | None = None) -> Settings:
         """Settings from `config_file` (or FACEAPI_CONFIG) and the environment."""
+        named = config_file or os.environ.get(CONFIG_ENV)
+        if named and not Path(named).is_file():  # a typo would otherwise mean every default
+            raise FileNotFoundError(f"config file {named} does not exist")
         if config_file is not None:
-            if not config_file.is_file():
-                raise FileNotFoundError(f"config file {config_file} does not exist")
-            os.environ[CONFIG_ENV] = str(config_file)
+            os.environ[CONFIG_ENV] = str(config_file)  # for server workers, which load afresh
         return cls()
 
     def analysis_slots(self) -> int:

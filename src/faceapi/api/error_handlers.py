@@ -11,6 +11,7 @@ from faceapi.api import envelope
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import without_secrets
 from faceapi.services.text import quoted
+from faceapi.storage import StoreBusyError
 
 
 def shown_path(path: str) -> str:
@@ -49,6 +50,11 @@ def add_error_handlers(app: FastAPI, *, strict_http_status: bool) -> None:
     async def on_validation_error(request: Request, _failure: Exception) -> JSONResponse:
         return respond(request, FaceApiError(ErrorCode.INVALID_BODY))
 
+    async def on_store_busy(request: Request, _failure: Exception) -> JSONResponse:
+        # Another process held the database locked too long: worth a retry, not a fault.
+        return respond(request, FaceApiError(ErrorCode.SERVER_BUSY, retry_after=1))
+
     app.add_exception_handler(FaceApiError, on_api_error)
+    app.add_exception_handler(StoreBusyError, on_store_busy)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -17,6 +17,7 @@ from faceapi.logs import configure_logging
 from faceapi.settings import Settings
 
 MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers still arriving; h11's default
+WORKER_PING_TIMEOUT_SECONDS = 30
 HEAD_TIMEOUT_MESSAGE = b"The request line and headers did not arrive in time."
 HEAD_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -42,6 +43,9 @@ def run(settings: Settings) -> None:
         # one client could stall a worker with a header of hundreds of megabytes.
         http=functools.partial(HeadTimeoutProtocol, head_timeout=settings.head_timeout_seconds),
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        # A worker loading its models on a busy machine can miss uvicorn's default 5 s ping,
+        # and was killed and started again, its load wasted.
+        timeout_worker_healthcheck=WORKER_PING_TIMEOUT_SECONDS,
     )
 
 

@@ -26,7 +26,14 @@ from faceapi.services.keys import KeyService, parse_limits
 from faceapi.services.text import moment, plain_number, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
-from faceapi.storage import AccountRecord, KeyLimits, Store, open_store
+from faceapi.storage import (
+    AccountRecord,
+    KeyLimits,
+    Store,
+    StoreUnavailableError,
+    open_store,
+    without_password,
+)
 
 log = logging.getLogger("faceapi.cli")
 
@@ -44,10 +51,8 @@ def _settings(context: click.Context) -> Settings:
 @click.pass_context
 def main(context: click.Context, config: Path | None) -> None:
     """Self-hosted Face API: age, gender and facial expression from a photo."""
-    try:
+    with _reported(FileNotFoundError, ValueError):
         context.ensure_object(dict)["settings"] = Settings.load(config)
-    except (FileNotFoundError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
 
 
 @main.command()
@@ -61,15 +66,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     for name, value in {"host": host, "port": port, "workers": workers}.items():
         if value is not None:
             os.environ[f"FACEAPI_{name.upper()}"] = str(value)
-    try:
+    with _reported(FileNotFoundError, ValueError):
         settings = Settings.load()
-    except ValueError as error:
-        raise click.ClickException(str(error)) from error
     configure_logging(settings.log_level)
-    with _models_required():  # checked once here, before each worker would fail on its own
+    # Checked once here, where each worker would otherwise fail on its own with a traceback.
+    with _reported(ModelUnavailableError):
         ModelStore.from_manifest(settings.npm_models_dir).verify()
-    with closing(open_store(settings.database_url)) as store:  # the schema, before any worker
-        log.info("using database", extra={"database": store.location})
+    with _reported(StoreUnavailableError), closing(open_store(settings.database_url)) as store:
+        log.info("using database", extra={"database": store.location})  # schema made, for all
     server.run(settings)
 
 
@@ -266,7 +270,9 @@ def _change_account(
 
 
 @main.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.argument(
+    "images", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
 @click.option(
     "--endpoint",
     type=click.Choice(["age", "gender", "expression", "all"]),
@@ -277,7 +283,7 @@ def _change_account(
 def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> None:
     """Analyse images locally with the server's engine; print the JSON the API would send."""
     settings = _settings(context)
-    with _models_required():
+    with _reported(ModelUnavailableError):
         engine = Engine.load(settings.npm_models_dir, settings.engine_options())
     chosen = [e for e in ENDPOINTS if endpoint in ("all", e.task.value)]
     failed = False
@@ -298,7 +304,7 @@ def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> 
 def models(context: click.Context, as_json: bool) -> None:
     """The models in use: source, version, licence, preprocessing, SHA-256 (verified)."""
     settings = _settings(context)
-    with _models_required():
+    with _reported(ModelUnavailableError):
         engine = Engine.load(settings.npm_models_dir, settings.engine_options())
     described = engine.describe_models()
     if as_json:
@@ -317,27 +323,29 @@ def models(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def config(context: click.Context) -> None:
     """Print the effective settings (defaults, config file, environment)."""
-    settings = _settings(context)
-    for name, value in settings.model_dump(mode="json").items():
+    shown = _settings(context).model_dump(mode="json")
+    shown["database_url"] = without_password(shown["database_url"])  # as secret_key is masked
+    for name, value in shown.items():
         click.echo(f"{name} = {json.dumps(value)}")
 
 
 @contextmanager
-def _models_required() -> Iterator[None]:
-    """A model missing or altered is a one-line error with its remedy, not a traceback."""
+def _reported(*errors: type[Exception]) -> Iterator[None]:
+    """`errors` end the command with their one-line message, not a traceback."""
     try:
         yield
-    except ModelUnavailableError as error:
+    except errors as error:
         raise click.ClickException(str(error)) from error
 
 
 @contextmanager
 def _open_store(context: click.Context) -> Iterator[Store]:
-    store = open_store(_settings(context).database_url)
-    try:
-        yield store
-    finally:
-        store.close()
+    with _reported(StoreUnavailableError):
+        store = open_store(_settings(context).database_url)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def _account(store: Store, email: str) -> AccountRecord:

@@ -7,9 +7,11 @@ from faceapi.storage.base import (
     KeyLimits,
     SessionRecord,
     Store,
+    StoreBusyError,
+    StoreUnavailableError,
     UsageRow,
 )
-from faceapi.storage.sql import SqlStore, open_store
+from faceapi.storage.sql import SqlStore, open_store, without_password
 
 __all__ = [
     "AccountRecord",
@@ -19,6 +21,9 @@ __all__ = [
     "SessionRecord",
     "SqlStore",
     "Store",
+    "StoreBusyError",
+    "StoreUnavailableError",
     "UsageRow",
     "open_store",
+    "without_password",
 ]

@@ -12,6 +12,14 @@ class EmailTakenError(Exception):
     """An account with this email already exists."""
 
 
+class StoreUnavailableError(Exception):
+    """The store cannot be opened: a bad URL, a missing driver, an unreadable file."""
+
+
+class StoreBusyError(StoreUnavailableError):
+    """Another process held the database locked for longer than the store waits."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyLimits:
     """A key's own limits; None means the server's default for that limit."""

@@ -18,9 +18,13 @@ from faceapi.storage.base import (
     EmailTakenError,
     KeyLimits,
     SessionRecord,
+    StoreBusyError,
+    StoreUnavailableError,
     UsageRow,
 )
 
+# How long a SQLite connection waits for another process's lock before StoreBusyError.
+BUSY_TIMEOUT_MS = 10_000
 # The databases whose INSERT ... ON CONFLICT we use; open_store refuses others.
 _UPSERT_DIALECTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -320,14 +324,41 @@ def _create_schema(engine: Engine, attempts: int = 3) -> None:
 
 
 def open_store(url: str) -> SqlStore:
-    """Open (and create if needed) the store at a SQLAlchemy URL."""
-    backend = sa.make_url(url).get_backend_name()
+    """Open (and create if needed) the store at a SQLAlchemy URL, or raise
+    StoreUnavailableError saying why it cannot be."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as error:  # its text would repeat the URL, password and all
+        raise StoreUnavailableError(
+            "the database URL is not a SQLAlchemy URL such as sqlite:///faceapi.sqlite3"
+        ) from error
+    backend = parsed.get_backend_name()
     if backend not in _UPSERT_DIALECTS:
-        raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
-    engine = sa.create_engine(url)
+        raise StoreUnavailableError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    try:
+        engine = sa.create_engine(parsed)
+    except ModuleNotFoundError as error:
+        raise StoreUnavailableError(
+            f"the {backend} driver {error.name!r} is not installed; for PostgreSQL: "
+            ".venv/bin/pip install 'psycopg[binary]'"
+        ) from error
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _tune_sqlite)
-    return SqlStore(engine)
+        sa.event.listen(engine, "handle_error", _locked_as_busy)
+    try:
+        return SqlStore(engine)
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        reason = error.orig if error.orig is not None else error
+        raise StoreUnavailableError(f"{database_location(parsed)}: {reason}") from error
+
+
+def _locked_as_busy(context: sa.engine.ExceptionContext) -> None:
+    """Still locked once busy_timeout has passed: busy, which is worth a retry, not broken."""
+    if "database is locked" in str(context.original_exception):
+        raise StoreBusyError(
+            "the database stayed locked by another process"
+        ) from context.original_exception
 
 
 def database_location(url: sa.URL) -> str:
@@ -335,6 +366,14 @@ def database_location(url: sa.URL) -> str:
     the URL with its password masked."""
     sqlite_file = _sqlite_file(url)
     return str(sqlite_file) if sqlite_file else url.render_as_string(hide_password=True)
+
+
+def without_password(url: str) -> str:
+    """A database URL fit to print, its password masked."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url  # not a URL at all; open_store refuses it
 
 
 def _sqlite_file(url: sa.URL) -> Path | None:
@@ -348,7 +387,7 @@ def _tune_sqlite(connection: Any, _record: Any) -> None:
     # from several server processes wait their turn instead of failing.
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable enough, one fsync fewer
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
