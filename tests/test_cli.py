@@ -242,3 +242,25 @@ def test_operator_mistakes_are_one_line_errors(
     assert "typo.toml does not exist" in run("config", code=1)
     monkeypatch.delenv("FACEAPI_CONFIG")
     assert "is a directory" in run("analyze", str(tmp_path), code=2)
+
+
+def test_wrong_settings_are_named_as_they_are_set(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydantic's report named fields only, linked to its website, and showed secrets."""
+    monkeypatch.setenv("FACEAPI_WORKERS", "0")
+    monkeypatch.setenv("FACEAPI_BODY_TIMEOUT_SECONDS", "inf")  # passed, printed as Infinity
+    monkeypatch.setenv("FACEAPI_SECRET_KEY", "too-short-to-sign")
+    output = run("config", code=1)
+    assert "workers (FACEAPI_WORKERS): Input should be greater than or equal to 1; given '0'" in (
+        output
+    )
+    assert "body_timeout_seconds (FACEAPI_BODY_TIMEOUT_SECONDS): Input should be a finite" in output
+    assert "secret_key (FACEAPI_SECRET_KEY)" in output
+    assert "too-short-to-sign" not in output
+    assert "pydantic.dev" not in output
+    for name in ("FACEAPI_WORKERS", "FACEAPI_BODY_TIMEOUT_SECONDS", "FACEAPI_SECRET_KEY"):
+        monkeypatch.delenv(name)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("port = \n")
+    assert f"config file {broken}: Invalid value" in run("--config", str(broken), "config", code=1)

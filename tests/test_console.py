@@ -397,13 +397,13 @@ def test_sessions_survive_a_restart_and_hold_and_end_across_workers(
 
 
 def test_a_configured_secret_key_signs_the_sessions(make_app: AppFactory) -> None:
-    first = make_app(allow_signup=True, secret_key="one configured secret")
+    first = make_app(allow_signup=True, secret_key="one configured secret, 32 characters or more")
     client = browser(first)
     sign_up(client, "ada@example.com")
-    same = browser(make_app(secret_key="one configured secret"))
+    same = browser(make_app(secret_key="one configured secret, 32 characters or more"))
     same.cookies = client.cookies
     assert same.get("/console/settings").url.path == "/console/settings"
-    stranger = browser(make_app(secret_key="another secret"))
+    stranger = browser(make_app(secret_key="another secret, also 32 characters or more"))
     stranger.cookies = client.cookies
     assert stranger.get("/console/settings").url.path == "/console/sign-in"
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,7 +30,8 @@ _ENGINE = EngineOptions()
 class Settings(BaseSettings):
     """Every setting is also an environment variable: `database_url` is FACEAPI_DATABASE_URL."""
 
-    model_config = SettingsConfigDict(env_prefix="FACEAPI_", extra="forbid")
+    # No infinity or NaN: "inf" would pass every limit check and print as invalid TOML.
+    model_config = SettingsConfigDict(env_prefix="FACEAPI_", extra="forbid", allow_inf_nan=False)
 
     host: str = Field("127.0.0.1", description="Address the server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
@@ -116,7 +118,9 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         None,
-        description="Signs console sessions; by default a random key kept in the database.",
+        min_length=32,
+        description="Signs console sessions (at least 32 characters); by default a random key "
+        "kept in the database.",
     )
     session_lifetime_hours: float = Field(12, gt=0, description="How long a console sign-in lasts.")
     age_models: list[Literal["cydral", "faceapijs"]] = Field(
@@ -164,7 +168,12 @@ class Settings(BaseSettings):
             raise FileNotFoundError(f"config file {named} does not exist")
         if config_file is not None:
             os.environ[CONFIG_ENV] = str(config_file)  # for server workers, which load afresh
-        return cls()
+        try:
+            return cls()
+        except ValidationError as error:
+            raise ValueError(_plain(error)) from error
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"config file {named}: {error}") from error
 
     def analysis_slots(self) -> int:
         """Analyses one process runs at once: more workers must not mean more at once."""
@@ -189,3 +198,16 @@ class Settings(BaseSettings):
     def default_limits(self) -> Limits:
         """The limits of every key that sets none of its own."""
         return Limits(self.rate_limit_per_second, self.rate_limit_burst, self.monthly_quota)
+
+
+def _plain(error: ValidationError) -> str:
+    """One line per wrong setting, named as it can be set, without pydantic's own links."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        name = ".".join(str(part) for part in problem["loc"][:1])
+        given = problem.get("input")
+        field = Settings.model_fields.get(name)
+        secret = field is not None and SecretStr in get_args(field.annotation)
+        shown = "" if secret or isinstance(given, dict) else f"; given {given!r}"
+        lines.append(f"{name} (FACEAPI_{name.upper()}): {problem['msg']}{shown}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
