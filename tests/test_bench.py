@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from faceapi.cli.evaluate import _command_line
+from faceapi.cli.evaluate import _command_line, bench
 from faceapi.cli.main import main
 from faceapi.evaluation.bench.images import bench_images
 from faceapi.evaluation.bench.load import Budget
@@ -82,9 +82,8 @@ def test_bench_at_a_url_needs_a_key() -> None:
 
 
 def test_the_report_command_hides_the_api_key() -> None:
-    command = main.commands["bench"]
     arguments = ["--url", "http://127.0.0.1:9", "--api-key", "fa_secret", "--duration", "2"]
-    with command.make_context("bench", arguments) as context:
+    with bench.make_context("bench", arguments) as context:
         line = _command_line(context)
     assert "fa_secret" not in line
     assert line == "faceapi bench --url http://127.0.0.1:9 --api-key '<hidden>' --duration 2.0"

@@ -6,6 +6,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -264,3 +266,12 @@ def test_wrong_settings_are_named_as_they_are_set(
     broken = tmp_path / "broken.toml"
     broken.write_text("port = \n")
     assert f"config file {broken}: Invalid value" in run("--config", str(broken), "config", code=1)
+
+
+def test_key_and_account_commands_do_not_load_the_web_or_evaluation_stack() -> None:
+    """They took 2.5 s to start, loading FastAPI, the console and matplotlib on every call."""
+    probe = "import sys, faceapi.cli.main; print(sys.modules.keys() & {'fastapi', 'matplotlib'})"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "set()"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -10,13 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
-from faceapi.api import server
-from faceapi.api.contract import ENDPOINTS
-from faceapi.api.envelope import error_body, ok_body
-from faceapi.cli.evaluate import bench, evaluate
 from faceapi.engine.manifest import ModelStore, ModelUnavailableError
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
@@ -38,11 +36,34 @@ from faceapi.storage import (
 log = logging.getLogger("faceapi.cli")
 
 
+class _LazyGroup(click.Group):
+    """Imports the commands that need the web or evaluation stack only when they run.
+
+    Loading FastAPI, the console and matplotlib took two seconds, paid by every command; key
+    and account management need none of them.
+    """
+
+    LAZY: ClassVar[dict[str, str]] = {
+        "eval": "faceapi.cli.evaluate:evaluate",
+        "bench": "faceapi.cli.evaluate:bench",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module, name = self.LAZY[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
 def _settings(context: click.Context) -> Settings:
     return context.ensure_object(dict)["settings"]
 
 
-@click.group()
+@click.group(cls=_LazyGroup)
 @click.option(
     "--config",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -61,6 +82,8 @@ def main(context: click.Context, config: Path | None) -> None:
 @click.option("--workers", type=int, help="Server processes (default 1).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API server."""
+    from faceapi.api import server  # the web stack: see _LazyGroup
+
     # Options become environment variables, as --config becomes FACEAPI_CONFIG: each worker
     # process reads its settings afresh, and some (the analyses at once) depend on them.
     for name, value in {"host": host, "port": port, "workers": workers}.items():
@@ -282,6 +305,9 @@ def _change_account(
 @click.pass_context
 def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> None:
     """Analyse images locally with the server's engine; print the JSON the API would send."""
+    from faceapi.api.contract import ENDPOINTS  # the web stack: see _LazyGroup
+    from faceapi.api.envelope import error_body, ok_body
+
     settings = _settings(context)
     with _reported(ModelUnavailableError):
         engine = Engine.load(settings.npm_models_dir, settings.engine_options())
@@ -369,7 +395,3 @@ def _print_rows(rows: list[dict[str, str]], as_json: bool, empty: str) -> None:
     click.echo("  ".join(column.ljust(width) for column, width in widths.items()))
     for row in rows:
         click.echo("  ".join(row[column].ljust(width) for column, width in widths.items()))
-
-
-main.add_command(evaluate)
-main.add_command(bench)
