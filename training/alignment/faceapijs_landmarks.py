@@ -31,6 +31,7 @@ from faceapi.engine.manifest import ModelStore
 from faceapi.engine.models import faceapijs_graph
 from faceapi.engine.models.faceapijs import Box, FaceApiJsAgeGender, prepare_face
 from faceapi.engine.models.retinaface import RetinaFace
+from faceapi.engine.models.tfjs_weights import load_tfjs_weights
 from faceapi.evaluation.dataset import Sample, load_dataset
 from faceapi.evaluation.metrics import age_metrics, gender_metrics
 from faceapi.evaluation.peers.faceapijs import FaceApiJsPeer, load_rgb
@@ -47,7 +48,7 @@ class Landmarks68:
     """face-api.js's FaceLandmark68Net and its `align()`: the box its other nets are given."""
 
     def __init__(self, model_dir: Path) -> None:
-        weights = faceapijs_graph.load_tfjs_weights(model_dir / LANDMARK_FILES[0], LANDMARK_FILES)
+        weights = load_tfjs_weights(model_dir / LANDMARK_FILES[0], LANDMARK_FILES)
         self._session = ort.InferenceSession(
             faceapijs_graph.landmark_model(weights), providers=["CPUExecutionProvider"]
         )

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from faceapi.engine.models import faceapijs_graph
 from faceapi.engine.models.faceapijs_graph import INPUT_SIZE
 from faceapi.engine.models.session import create_session
+from faceapi.engine.models.tfjs_weights import Weights, load_tfjs_weights
 
 Box = tuple[float, float, float, float]
 
@@ -110,12 +111,12 @@ class _FaceApiJsNet(ABC):
 
         `threads` is onnxruntime's intra-op thread count.
         """
-        weights = faceapijs_graph.load_tfjs_weights(model_dir / self.MANIFEST, self.WEIGHT_FILES)
+        weights = load_tfjs_weights(model_dir / self.MANIFEST, self.WEIGHT_FILES)
         self._session = create_session(self._build(weights), threads)
 
     @staticmethod
     @abstractmethod
-    def _build(weights: faceapijs_graph.Weights) -> bytes:
+    def _build(weights: Weights) -> bytes:
         """The serialised ONNX model for these weights."""
 
     def _run(self, faces: NDArray[np.floating], outputs: list[str]) -> list[NDArray[np.float32]]:
@@ -133,7 +134,7 @@ class FaceApiJsAgeGender(_FaceApiJsNet):
     WEIGHT_FILES: ClassVar[tuple[str, ...]] = (MANIFEST, "age_gender_model.bin")
 
     @staticmethod
-    def _build(weights: faceapijs_graph.Weights) -> bytes:
+    def _build(weights: Weights) -> bytes:
         return faceapijs_graph.age_gender_model(weights)
 
     def run(self, faces: NDArray[np.floating]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
@@ -162,7 +163,7 @@ class FaceApiJsExpression(_FaceApiJsNet):
     )
 
     @staticmethod
-    def _build(weights: faceapijs_graph.Weights) -> bytes:
+    def _build(weights: Weights) -> bytes:
         return faceapijs_graph.expression_model(weights)
 
     def run(self, faces: NDArray[np.floating]) -> NDArray[np.float32]:

@@ -4,7 +4,7 @@ Only the ops of small image classifiers are supported (SUPPORTED_OPS); any other
 before anything is built. TensorFlow computes in NHWC, ONNX convolutions in NCHW: the graph's
 4-D inputs are transposed to NCHW once, every 4-D activation stays NCHW, and 4-D outputs are
 transposed back. Padding is written out explicitly, computed as TensorFlow computes it.
-Weights are read, and dequantised, by `faceapijs_graph.decode_weight_groups`, as tfjs does.
+Weights are read, and dequantised, by `tfjs_weights.decode_weight_groups`, as tfjs does.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
-from faceapi.engine.models.faceapijs_graph import Weights, decode_weight_groups, serialise
+from faceapi.engine.models.tfjs_weights import Weights, decode_weight_groups, serialise
 
 # `fused_ops` of _FusedConv2D we can express: the bias, then at most this activation.
 _FUSED_ACTIVATIONS = {"Relu": "Relu"}
