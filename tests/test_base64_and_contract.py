@@ -12,6 +12,7 @@ import pytest
 from faceapi.api.base64_image import decode_base64_image
 from faceapi.api.contract import ENDPOINTS, expression_data, gender_data, whole_percentages
 from faceapi.api.schemas import ExpressionData
+from faceapi.engine.decode import SUPPORTED_FORMATS
 from faceapi.engine.estimators import AGE_GENDER_ESTIMATORS, EXPRESSION_ESTIMATORS
 from faceapi.engine.models.expression import EXPRESSIONS
 from faceapi.engine.pipeline import FaceAnalysis
@@ -112,6 +113,8 @@ def test_facts_written_in_two_places_agree() -> None:
         assert f"/faceapi/v1/{endpoint.name}" == endpoint.path
         assert endpoint.path in ErrorCode.NOT_FOUND.message
     assert ErrorCode.NOT_FOUND.message.count("/faceapi/v1/") == len(ENDPOINTS)
+    for shown in set(SUPPORTED_FORMATS.values()):
+        assert shown in ErrorCode.UNSUPPORTED_IMAGE_FORMAT.message
     for setting, registry in [
         ("age_models", AGE_GENDER_ESTIMATORS),
         ("gender_models", AGE_GENDER_ESTIMATORS),

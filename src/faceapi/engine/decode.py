@@ -14,7 +14,16 @@ from PIL import Image, ImageOps
 from faceapi.errors import ErrorCode, FaceApiError
 
 # Pillow opens more formats than we promise; anything else is refused as unsupported.
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF"})
+# Pillow's name of each format read, and the name messages give it (MPO is a JPEG file).
+SUPPORTED_FORMATS = {
+    "JPEG": "JPEG",
+    "MPO": "JPEG",
+    "PNG": "PNG",
+    "WEBP": "WebP",
+    "BMP": "BMP",
+    "GIF": "GIF",
+    "TIFF": "TIFF",
+}
 # Modes holding more than 8 bits per sample; Pillow's convert("RGB") would clip them.
 _WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
@@ -98,7 +107,7 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
         # The exception's type only: enough to tell a fault of ours from a bad file.
         failure = {"format": image.format, "error": type(error).__name__}
         log.debug("image not decoded", extra=failure)
-        raise FaceApiError(ErrorCode.CORRUPT_IMAGE, format=image.format) from error
+        raise _damaged(image.format) from error
     return DecodedImage(pixels, max(pixels.shape[:2]) / file_side)
 
 
@@ -129,11 +138,15 @@ def _open(data: bytes) -> Image.Image:
     except Exception as error:  # UnidentifiedImageError, or a header that breaks a plugin
         claimed = _claimed_format(data)
         if claimed is not None:  # a supported format's signature, then a broken header
-            raise FaceApiError(ErrorCode.CORRUPT_IMAGE, format=claimed) from error
+            raise _damaged(claimed) from error
         raise FaceApiError(ErrorCode.UNSUPPORTED_IMAGE_FORMAT) from error
     if image.format not in SUPPORTED_FORMATS:
         raise FaceApiError(ErrorCode.UNSUPPORTED_IMAGE_FORMAT)
     return image
+
+
+def _damaged(pillow_format: str) -> FaceApiError:
+    return FaceApiError(ErrorCode.CORRUPT_IMAGE, format=SUPPORTED_FORMATS[pillow_format])
 
 
 def _claimed_format(data: bytes) -> str | None:
