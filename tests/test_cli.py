@@ -275,3 +275,19 @@ def test_key_and_account_commands_do_not_load_the_web_or_evaluation_stack() -> N
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "set()"
+
+
+def test_serve_needs_only_the_models_its_settings_choose(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the npm packages, families from PyPI and this repository still serve."""
+    started: list[Settings] = []
+    monkeypatch.setattr(server, "run", started.append)
+    monkeypatch.setenv("FACEAPI_NPM_MODELS_DIR", str(tmp_path / "no npm packages"))
+    for setting in ("AGE_MODELS", "GENDER_MODELS"):
+        monkeypatch.setenv(f"FACEAPI_{setting}", '["cydral"]')
+    monkeypatch.setenv("FACEAPI_EXPRESSION_MODELS", '["fer"]')
+    run("serve")
+    assert len(started) == 1
+    monkeypatch.setenv("FACEAPI_EXPRESSION_MODELS", '["fer", "xception"]')  # from npm
+    assert "@vladmandic/human is not installed" in run("serve", code=1)

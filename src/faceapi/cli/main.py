@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import click
 
-from faceapi.engine.manifest import ModelStore, ModelUnavailableError
+from faceapi.engine.manifest import ModelUnavailableError
 from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
@@ -94,7 +94,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     configure_logging(settings.log_level)
     # Checked once here, where each worker would otherwise fail on its own with a traceback.
     with _reported(ModelUnavailableError):
-        ModelStore.from_manifest(settings.npm_models_dir).verify()
+        Engine.verify_models(settings.npm_models_dir, settings.engine_options())
     with _reported(StoreUnavailableError), closing(open_store(settings.database_url)) as store:
         log.info("using database", extra={"database": store.location})  # schema made, for all
     server.run(settings)

@@ -7,6 +7,7 @@ import hashlib
 import importlib.metadata
 import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -72,9 +73,9 @@ class ModelStore:
     def source(self, model_id: str) -> ModelSource:
         return self._sources[model_id]
 
-    def verify(self) -> None:
-        """Check every file of every model, as start-up would; raise ModelUnavailableError."""
-        for model_id in self._sources:
+    def verify(self, model_ids: Iterable[str]) -> None:
+        """Check every file of these models as loading them would; raise ModelUnavailableError."""
+        for model_id in model_ids:
             self.verified_paths(model_id)
 
     def read(self, model_id: str) -> bytes:

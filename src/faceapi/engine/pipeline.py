@@ -95,6 +95,17 @@ class Engine:
     def load(cls, npm_root: Path, options: EngineOptions | None = None) -> Engine:
         return cls(ModelStore.from_manifest(npm_root), options or EngineOptions())
 
+    @staticmethod
+    def verify_models(npm_root: Path, options: EngineOptions) -> None:
+        """Check the files of every model `options` would load, without loading any; raise
+        ModelUnavailableError as loading would."""
+        age_gender = {*options.age_models, *options.gender_models}
+        estimators: list[type[Estimator]] = [AGE_GENDER_ESTIMATORS[name] for name in age_gender]
+        estimators += [EXPRESSION_ESTIMATORS[name] for name in options.expression_models]
+        needed = {RetinaFace.MANIFEST_ID, FaceAligner.MANIFEST_ID}
+        needed.update(*(estimator.PREPROCESSING for estimator in estimators))
+        ModelStore.from_manifest(npm_root).verify(needed)
+
     def configured(self, options: EngineOptions) -> Engine:
         """This engine under other limits and thresholds, sharing the loaded models.
 
