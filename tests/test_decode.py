@@ -152,6 +152,17 @@ def test_a_jpeg_of_endless_scans_is_refused_before_decoding(astronaut: np.ndarra
     assert "101 progressive scans; at most 100" in refused.value.message
 
 
+def test_scan_markers_outside_the_image_s_scans_do_not_count(astronaut: np.ndarray) -> None:
+    """Counted in the whole file, a phone's motion photo (a video after the image) or a
+    maker note of random bytes was refused as having hundreds of scans."""
+    markers = b"\xff\xda" * 300
+    application_segment = b"\xff\xe9" + (len(markers) + 2).to_bytes(2, "big") + markers
+    for progressive in (False, True):
+        jpeg = encode(astronaut, progressive=progressive)
+        for file in (jpeg + markers, jpeg[:2] + application_segment + jpeg[2:]):
+            assert decode_image(file, LIMITS).pixels.shape == astronaut.shape
+
+
 def test_running_out_of_memory_is_not_blamed_on_the_file(
     astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:

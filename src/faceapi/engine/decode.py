@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -58,11 +59,13 @@ REDUCED_SIDE = 2048
 
 # libjpeg passes over the whole image once per scan of a progressive JPEG, and nothing else
 # bounds their number: a 200 KB file repeating one scan 1,000 times took 36 s to decode.
-# Encoders write about 10 (libjpeg's default progression). Counted as start-of-scan markers
-# in the whole file, thumbnails included, an upper bound; 100 scans of a 40-megapixel image
-# decode in about 3.3 s.
+# Encoders write about 10 (libjpeg's default progression); 100 scans of a 40-megapixel
+# image decode in about 3.3 s.
 MAX_JPEG_SCANS = 100
-START_OF_SCAN = b"\xff\xda"  # never inside entropy-coded data, which escapes each 0xFF
+# A marker, after any fill bytes. Entropy-coded data holds 0xFF only stuffed (FF 00) or in
+# restart markers (FF D0-D7), so a search from a scan's data finds where it ends.
+_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
+_START_OF_SCAN, _END_OF_IMAGE = 0xDA, 0xD9
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,7 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
         raise FaceApiError(ErrorCode.IMAGE_TOO_LARGE, size=len(data), limit=limits.max_bytes)
     image = _open(data)
     _check_dimensions(image, limits)
-    if image.format in ("JPEG", "MPO") and (scans := data.count(START_OF_SCAN)) > MAX_JPEG_SCANS:
+    if image.info.get("progressive") and (scans := _jpeg_scans(data)) > MAX_JPEG_SCANS:
         raise FaceApiError(ErrorCode.IMAGE_TOO_MANY_SCANS, scans=scans, limit=MAX_JPEG_SCANS)
     file_side = max(image.size)
     try:
@@ -109,6 +112,20 @@ def decode_image(data: bytes, limits: ImageLimits) -> DecodedImage:
         log.debug("image not decoded", extra=failure)
         raise _damaged(image.format) from error
     return DecodedImage(pixels, max(pixels.shape[:2]) / file_side)
+
+
+def _jpeg_scans(data: bytes) -> int:
+    """The scans of a JPEG's first image, up to one past the limit: its segments are skipped
+    by their lengths, so bytes inside them (an EXIF thumbnail, a maker note) and whatever
+    follows the end of the image (a motion photo's video) are never counted."""
+    scans, position = 0, 2  # after the start-of-image marker
+    while scans <= MAX_JPEG_SCANS and (found := _JPEG_MARKER.search(data, position)):
+        marker, position = found.group(1)[0], found.end()
+        if marker == _END_OF_IMAGE:
+            break
+        scans += marker == _START_OF_SCAN
+        position += int.from_bytes(data[position : position + 2], "big")  # segment length
+    return scans
 
 
 def _reduction(side: int, *, powers_of_two: bool) -> int:
