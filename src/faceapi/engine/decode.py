@@ -62,9 +62,10 @@ REDUCED_SIDE = 2048
 # Encoders write about 10 (libjpeg's default progression); 100 scans of a 40-megapixel
 # image decode in about 3.3 s.
 MAX_JPEG_SCANS = 100
-# A marker, after any fill bytes. Entropy-coded data holds 0xFF only stuffed (FF 00) or in
-# restart markers (FF D0-D7), so a search from a scan's data finds where it ends.
-_JPEG_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
+# A marker: FF, then a byte that is not 00, a restart (D0-D7) or a fill FF. Entropy-coded
+# data holds FF only stuffed (FF 00) or in restart markers, so a search from a scan's data
+# finds where the scan ends.
+_JPEG_MARKER = re.compile(rb"\xff([^\x00\xd0-\xd7\xff])")
 _START_OF_SCAN, _END_OF_IMAGE = 0xDA, 0xD9
 
 
