@@ -224,3 +224,27 @@ def test_a_database_locked_too_long_is_busy(
     finally:
         holder.close()
         store.close()
+
+
+def test_readiness_follows_a_link_to_the_database_and_takes_uri_filenames(
+    tmp_path: Path,
+) -> None:
+    """A deploy that points the link at another file is seen; a `file:` URI still opens."""
+    for name in ("a.sqlite3", "b.sqlite3"):
+        open_store(f"sqlite:///{tmp_path / name}").close()
+    link = tmp_path / "current.sqlite3"
+    link.symlink_to(tmp_path / "a.sqlite3")
+    store = open_store(f"sqlite:///{link}")
+    try:
+        store.ping()
+        (tmp_path / "next").symlink_to(tmp_path / "b.sqlite3")
+        (tmp_path / "next").replace(link)
+        with pytest.raises(RuntimeError, match="deleted or replaced"):
+            store.ping()
+    finally:
+        store.close()
+    by_uri = open_store(f"sqlite:///file:{tmp_path / 'a.sqlite3'}?uri=true")
+    try:
+        by_uri.ping()
+    finally:
+        by_uri.close()

@@ -115,7 +115,7 @@ class SqlStore:
         self._engine = engine
         _create_schema(engine)
         self._sqlite_file = _sqlite_file(engine.url)
-        self._sqlite_inode = self._sqlite_file.stat().st_ino if self._sqlite_file else None
+        self._sqlite_identity = _file_identity(self._sqlite_file)
 
     def add_key(self, record: ApiKeyRecord) -> None:
         with self._engine.begin() as db:
@@ -293,13 +293,8 @@ class SqlStore:
     def ping(self) -> None:
         # A SQLite file deleted or replaced under the server leaves pooled connections on the
         # old file and opens new ones on a new, empty one: half the requests would fail.
-        if self._sqlite_file is not None:
-            try:
-                replaced = self._sqlite_file.stat().st_ino != self._sqlite_inode
-            except FileNotFoundError:
-                replaced = True
-            if replaced:
-                raise RuntimeError(f"{self._sqlite_file} was deleted or replaced; restart")
+        if self._sqlite_identity and _file_identity(self._sqlite_file) != self._sqlite_identity:
+            raise RuntimeError(f"{self._sqlite_file} was deleted or replaced; restart")
         with self._engine.connect() as db:
             db.execute(sa.select(api_keys.c.id).limit(1))
 
@@ -377,9 +372,21 @@ def without_password(url: str) -> str:
 
 
 def _sqlite_file(url: sa.URL) -> Path | None:
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(url.database).resolve()
-    return None
+    """The SQLite file a URL names, links not followed: SQLite opens each connection through
+    them. None for memory, and for a `file:` URI, whose path SQLite parses itself."""
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return None if database.startswith("file:") else Path(database).absolute()
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    """The device and inode of the file at `path` now, through links; None if there is none."""
+    try:
+        found = path.stat() if path else None
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if found else None
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
