@@ -18,6 +18,7 @@ from faceapi.api.request_body import read_image_and_key
 from faceapi.api.schemas import EXAMPLE_IMAGE, AnalyzeRequest, Envelope
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.container import Services
+from faceapi.storage import StoreBusyError
 
 log = logging.getLogger("faceapi.api")
 
@@ -72,7 +73,7 @@ def _analysis_handler(endpoint: Endpoint) -> Handler:
         sent = await read_image_and_key(request)
         key = await anyio.to_thread.run_sync(services.keys.authenticate, sent.api_key)
         request.state.key_id = key.id
-        code: int = ErrorCode.INTERNAL_ERROR
+        code: int | None = ErrorCode.INTERNAL_ERROR
         try:
             # A place first, so that a busy server does not spend the key's rate or quota.
             with services.queue.place():
@@ -87,8 +88,12 @@ def _analysis_handler(endpoint: Endpoint) -> Handler:
         except FaceApiError as failure:
             code = failure.code
             raise
+        except StoreBusyError:
+            code = None  # counting it would wait for the same lock again
+            raise
         finally:
-            await anyio.to_thread.run_sync(_record_usage, services, key.id, endpoint.name, code)
+            if code is not None:
+                await anyio.to_thread.run_sync(_record_usage, services, key.id, endpoint.name, code)
 
     analyze.__name__ = endpoint.name
     return analyze
