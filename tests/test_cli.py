@@ -207,7 +207,7 @@ def test_missing_models_are_one_line_with_the_remedy(
     """These used to end in a traceback (serve: one from each worker)."""
     monkeypatch.setenv("FACEAPI_NPM_MODELS_DIR", str(tmp_path / "nothing here"))
     output = run(*command, code=1)
-    assert output.startswith("Error: npm package @vladmandic/face-api is not installed")
+    assert re.match(r"Error: npm package @vladmandic/[\w-]+ is not installed", output)
     assert output.strip().endswith("run the README's setup command")
 
 
@@ -218,9 +218,11 @@ def test_serve_hands_its_options_to_every_worker(
     each worker took every CPU core for its own analyses."""
     started: list[Settings] = []
     monkeypatch.setattr(server, "run", started.append)
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    run("serve", "--workers", "4", "--port", "9001")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)))  # 8 cores here
+    logged = run("serve", "--workers", "4", "--port", "9001")  # JSON log lines
     assert started[0].workers == 4
+    (starting,) = [json.loads(line) for line in logged.splitlines() if '"starting"' in line]
+    assert (starting["workers"], starting["analyses_per_worker"]) == (4, 2)
     in_a_worker = Settings.load()
     assert (in_a_worker.workers, in_a_worker.port) == (4, 9001)
     assert in_a_worker.analysis_slots() == 2  # 8 cores shared among 4 workers

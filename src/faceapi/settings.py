@@ -16,7 +16,7 @@ from pydantic_settings import (
 )
 
 from faceapi.engine.decode import ImageLimits
-from faceapi.engine.detect import DetectorOptions
+from faceapi.engine.detect import RETRY_MIN_GAIN, RETRY_SCORE_THRESHOLD, DetectorOptions
 from faceapi.engine.pipeline import EngineOptions
 from faceapi.services.usage import Limits
 
@@ -78,8 +78,14 @@ class Settings(BaseSettings):
     detector_max_side: int = Field(
         _ENGINE.detector.max_side,
         ge=64,
-        description="Photos are scaled to this side for face detection; where no face is "
-        "found, again to 1920 px, with a confidence of 0.95 needed.",
+        description="Photos are scaled to this side for face detection.",
+    )
+    detector_retry_side: int = Field(
+        _ENGINE.detector.retry_max_side,
+        ge=0,
+        description=f"Where no face is found, a photo at least {RETRY_MIN_GAIN} times "
+        "detector_max_side is searched again at up to this side, with a confidence of "
+        f"{RETRY_SCORE_THRESHOLD} needed; 0 turns that off.",
     )
     detector_score_threshold: float = Field(
         _ENGINE.detector.score_threshold,
@@ -177,7 +183,9 @@ class Settings(BaseSettings):
 
     def analysis_slots(self) -> int:
         """Analyses one process runs at once: more workers must not mean more at once."""
-        return self.inference_threads or max(1, (os.cpu_count() or 1) // self.workers)
+        # The cores this process may run on: a container's share, not the host's count.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return self.inference_threads or max(1, (cores or 1) // self.workers)
 
     def engine_options(self) -> EngineOptions:
         return EngineOptions(
@@ -187,7 +195,9 @@ class Settings(BaseSettings):
                 min_side=self.min_image_side,
             ),
             detector=DetectorOptions(
-                max_side=self.detector_max_side, score_threshold=self.detector_score_threshold
+                max_side=self.detector_max_side,
+                score_threshold=self.detector_score_threshold,
+                retry_max_side=self.detector_retry_side,
             ),
             min_face_side=self.min_face_side,
             age_models=tuple(self.age_models),

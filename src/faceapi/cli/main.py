@@ -96,7 +96,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     with _reported(ModelUnavailableError):
         Engine.verify_models(settings.npm_models_dir, settings.engine_options())
     with _reported(StoreUnavailableError), closing(open_store(settings.database_url)) as store:
-        log.info("using database", extra={"database": store.location})  # schema made, for all
+        database = store.location  # and the schema is made, once for every worker
+    facts = {"database": database, "workers": settings.workers}
+    log.info("starting", extra={**facts, "analyses_per_worker": settings.analysis_slots()})
     server.run(settings)
 
 

@@ -10,26 +10,30 @@ from PIL import Image
 
 from faceapi.engine.models.retinaface import Detection, RetinaFace
 
+# A face of under about 30 px in the scaled-down photo escapes the detector: one 100 px
+# across in a 4032 px phone photo is 16 px at 640. When nothing is found there, a photo at
+# least RETRY_MIN_GAIN times larger is searched once more at up to `retry_max_side` (0.25-0.3
+# s more on one core, docs/performance.md), so such faces are found, and one still under
+# `min_face_side` is reported as too small rather than absent. At that size the detector
+# also sees faces in coffee foam and cats' fur (scores up to 0.92 in 19 face-free photos),
+# so the retry asks for more confidence. Of 80 UTKFace faces pasted 110-200 px wide into
+# 4032 px photos, 11 were found before and 66 with the retry at 0.95; in 111 photos without
+# faces it found none.
+RETRY_SCORE_THRESHOLD = 0.95
+RETRY_MIN_GAIN = 1.5
+
 
 @dataclass(frozen=True, slots=True)
 class DetectorOptions:
-    """Large photos are scaled down to `max_side` first: faces stay findable, cost stays flat."""
+    """Large photos are scaled down to `max_side` first: faces stay findable, cost stays flat.
+
+    Where that finds no face, they are searched again at `retry_max_side` (0: never).
+    """
 
     max_side: int = 640
     score_threshold: float = 0.8
     nms_threshold: float = RetinaFace.NMS_THRESHOLD
-
-
-# A face of under about 30 px in the scaled-down photo escapes the detector: one 100 px
-# across in a 4032 px phone photo is 16 px at 640. When nothing is found there, the photo is
-# searched once more at up to RETRY_MAX_SIDE (about 0.35 s on one core), so such faces are
-# found, and one still under `min_face_side` is reported as too small rather than absent.
-# At that size the detector also sees faces in coffee foam and cats' fur (scores up to 0.92
-# in 19 face-free photos), so the retry asks for more confidence. Of 80 UTKFace faces pasted
-# 110-200 px wide into 4032 px photos, 11 were found before and 66 with the retry at 0.95;
-# in 111 photos without faces it found none.
-RETRY_MAX_SIDE = 1920
-RETRY_SCORE_THRESHOLD = 0.95
+    retry_max_side: int = 1920
 
 
 class FaceDetector:
@@ -41,9 +45,10 @@ class FaceDetector:
         """All faces in `image`, in its own pixel coordinates, largest first."""
         options = self._options
         faces = self._detect_at(image, options.max_side, options.score_threshold)
-        if not faces and options.max_side < min(max(image.shape[:2]), RETRY_MAX_SIDE):
+        retry_side = min(max(image.shape[:2]), options.retry_max_side)
+        if not faces and retry_side >= RETRY_MIN_GAIN * options.max_side:
             threshold = max(options.score_threshold, RETRY_SCORE_THRESHOLD)
-            faces = self._detect_at(image, RETRY_MAX_SIDE, threshold)
+            faces = self._detect_at(image, retry_side, threshold)
         return faces
 
     def _detect_at(
