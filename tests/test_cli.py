@@ -260,14 +260,17 @@ def test_wrong_settings_are_named_as_they_are_set(
         output
     )
     assert "body_timeout_seconds (FACEAPI_BODY_TIMEOUT_SECONDS): Input should be a finite" in output
-    assert "secret_key (FACEAPI_SECRET_KEY)" in output
+    assert "secret_key (FACEAPI_SECRET_KEY): Signs console sessions (at least 32" in output
     assert "too-short-to-sign" not in output
+    assert "17" not in output  # nor its length
     assert "pydantic.dev" not in output
     for name in ("FACEAPI_WORKERS", "FACEAPI_BODY_TIMEOUT_SECONDS", "FACEAPI_SECRET_KEY"):
         monkeypatch.delenv(name)
     broken = tmp_path / "broken.toml"
     broken.write_text("port = \n")
     assert f"config file {broken}: Invalid value" in run("--config", str(broken), "config", code=1)
+    broken.write_text("prot = 8080\n")
+    assert "prot: there is no such setting" in run("--config", str(broken), "config", code=1)
 
 
 def test_key_and_account_commands_do_not_load_the_web_or_evaluation_stack() -> None:

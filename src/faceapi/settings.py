@@ -212,12 +212,17 @@ class Settings(BaseSettings):
 
 def _plain(error: ValidationError) -> str:
     """One line per wrong setting, named as it can be set, without pydantic's own links."""
-    lines = []
-    for problem in error.errors(include_url=False):
-        name = ".".join(str(part) for part in problem["loc"][:1])
-        given = problem.get("input")
-        field = Settings.model_fields.get(name)
-        secret = field is not None and SecretStr in get_args(field.annotation)
-        shown = "" if secret or isinstance(given, dict) else f"; given {given!r}"
-        lines.append(f"{name} (FACEAPI_{name.upper()}): {problem['msg']}{shown}")
+    lines = [_problem_line(problem) for problem in error.errors(include_url=False)]
     return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _problem_line(problem: Any) -> str:
+    name = str(problem["loc"][0])
+    field = Settings.model_fields.get(name)
+    if field is None:  # only a config file can name a setting that does not exist
+        return f"{name}: there is no such setting"
+    if SecretStr in get_args(field.annotation):  # neither the value nor its length
+        return f"{name} (FACEAPI_{name.upper()}): {field.description}"
+    given = problem.get("input")
+    shown = "" if isinstance(given, dict) else f"; given {given!r}"
+    return f"{name} (FACEAPI_{name.upper()}): {problem['msg']}{shown}"
