@@ -7,9 +7,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -131,6 +132,21 @@ def keys_list(context: click.Context, as_json: bool) -> None:
     with _open_store(context) as store:
         records = KeyService(store).list()
         emails = {account.id: account.email for account in AccountService(store).list()}
+    if as_json:  # for scripts: ISO 8601 times, and null where there is none
+        _print_json(
+            {
+                "id": record.id,
+                "name": record.name,
+                "prefix": record.prefix,
+                "owner": emails.get(record.account_id or ""),
+                "status": "active" if record.active else "revoked",
+                "created_at": _iso(record.created_at),
+                "last_used_at": _iso(record.last_used_at),
+                "revoked_at": _iso(record.revoked_at),
+            }
+            for record in records
+        )
+        return
     rows = [
         {
             "id": record.id,
@@ -143,7 +159,7 @@ def keys_list(context: click.Context, as_json: bool) -> None:
         }
         for record in records
     ]
-    _print_rows(rows, as_json, "No keys yet. Create one with: faceapi keys create --name NAME")
+    _print_table(rows, "No keys yet. Create one with: faceapi keys create --name NAME")
 
 
 @keys.command("revoke")
@@ -197,7 +213,7 @@ def keys_limits(
         usage = UsageService(store, _settings(context).default_limits())
         in_force = usage.limits_for(replace(key, limits=own))
     click.echo(f"Limits in force for key {key.id} ({visible(key.name)}):")
-    _print_rows(_limit_rows(own, in_force), as_json=False, empty="")
+    _print_table(_limit_rows(own, in_force), empty="")
 
 
 def _limit_rows(own: KeyLimits, in_force: Limits) -> list[dict[str, str]]:
@@ -250,6 +266,18 @@ def users_list(context: click.Context, as_json: bool) -> None:
     """List accounts: email, role, created, status."""
     with _open_store(context) as store:
         accounts = AccountService(store).list()
+    if as_json:  # for scripts: ISO 8601 times, and null where there is none
+        _print_json(
+            {
+                "email": account.email,
+                "role": account.role,
+                "status": "active" if account.active else "disabled",
+                "created_at": _iso(account.created_at),
+                "disabled_at": _iso(account.disabled_at),
+            }
+            for account in accounts
+        )
+        return
     rows = [
         {
             "email": account.email,
@@ -259,9 +287,7 @@ def users_list(context: click.Context, as_json: bool) -> None:
         }
         for account in accounts
     ]
-    _print_rows(
-        rows, as_json, "No accounts yet. Create one with: faceapi users create --admin EMAIL"
-    )
+    _print_table(rows, "No accounts yet. Create one with: faceapi users create --admin EMAIL")
 
 
 @users.command("disable")
@@ -383,11 +409,16 @@ def _account(store: Store, email: str) -> AccountRecord:
     return account
 
 
-def _print_rows(rows: list[dict[str, str]], as_json: bool, empty: str) -> None:
-    """As JSON, or as a table with a header and aligned columns."""
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _print_json(records: Iterable[dict[str, str | None]]) -> None:
+    click.echo(json.dumps(list(records), indent=2))
+
+
+def _print_table(rows: list[dict[str, str]], empty: str) -> None:
+    """A table with a header and aligned columns, or `empty` when there are no rows."""
     if not rows:
         click.echo(empty)
         return
