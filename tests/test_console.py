@@ -216,6 +216,20 @@ def test_a_key_is_shown_once_and_works_at_once(app: FastAPI) -> None:
     assert "fa_" + key_id(key) in client.get("/console/usage").text
 
 
+def test_reloading_the_new_key_page_shows_nothing_and_makes_no_other_key(app: FastAPI) -> None:
+    """The form's answer was the key itself, so a reload posted the form again: another key."""
+    client = browser(app)
+    sign_up(client, "reload@example.com")
+    created = submit(client, "/console/settings/keys", name="shop")
+    assert created.url.path == "/console/settings/keys/new"  # after a redirect, with a GET
+    key = _NEW_KEY.search(created.text).group(1)  # type: ignore[union-attr]
+    reloaded = client.get(created.url)
+    assert reloaded.url.path == "/console/settings"
+    assert key not in reloaded.text
+    assert [k.name for k in app.state.services.keys.list()] == ["shop"]
+    assert api_code(app, key) == ErrorCode.NO_FACE_FOUND  # the key works (no face in this app)
+
+
 def test_rotation_refuses_the_old_key_and_accepts_the_new(app: FastAPI) -> None:
     client = browser(app)
     sign_up(client, "ada@example.com")

@@ -239,6 +239,28 @@ def test_a_developer_signs_up_uses_a_key_tries_it_and_rotates_it(
     on_phone.close()
 
 
+def test_a_new_key_is_shown_once_in_this_tab_and_to_its_account_only(
+    server: Server, page: Page
+) -> None:
+    """A reload of the new key's page posted the form again, making another key; and after
+    signing out, the next account signed in in the same tab found the key filled in."""
+    for email in ("first@example.com", "second@example.com"):
+        server.cli("users", "create", email, "--password-stdin", stdin=PASSWORD)
+    sign_in(page, server, "first@example.com")
+    key = create_key(page, server, "only one")
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/console/settings$"))
+    assert key not in page.content()
+    expect(page.get_by_role("cell", name="only one")).to_have_count(1)
+    page.goto(f"{server.url}/console/try")
+    expect(page.get_by_label("API key")).to_have_value(key)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, server, "second@example.com")
+    page.goto(f"{server.url}/console/try")
+    expect(page.get_by_label("API key")).to_have_value("")
+    assert page.evaluate("sessionStorage.length") == 0
+
+
 def test_an_administrator_limits_a_key_and_disables_and_enables_an_account(
     server: Server, page: Page, image: str
 ) -> None:

@@ -10,10 +10,13 @@ from fastapi.responses import Response
 from faceapi.console.guards import SignedIn
 from faceapi.console.rendering import confirmation, render
 from faceapi.console.state import FormText, console_of, redirect, url
+from faceapi.errors import FaceApiError
 from faceapi.services.keys import NewKey
 from faceapi.storage import AccountRecord, ApiKeyRecord
 
 router = APIRouter()
+NEW_KEY_COOKIE = "faceapi_new_key"
+NEW_KEY_SECONDS = 60  # from the form's answer to the page that shows the key
 
 
 def managed_key(request: Request, key_id: str, account: SignedIn) -> ApiKeyRecord:
@@ -47,7 +50,7 @@ def create_key(request: Request, account: SignedIn, name: FormText = "") -> Resp
         new = console_of(request).services.keys.create(name, account.id)
     except ValueError as error:
         return _settings(request, account, error=str(error), status_code=400)
-    return _show_once(request, account, new)
+    return _to_show_once(request, new)
 
 
 @router.get("/settings/keys/{key_id}/rotate", name="rotate_key")
@@ -70,7 +73,31 @@ def rotate(request: Request, account: SignedIn, key: ActiveKey) -> Response:
         new = console_of(request).services.keys.rotate(key.id)
     except ValueError as error:  # the same form submitted twice: the other one rotated it
         return _settings(request, account, error=str(error), status_code=409)
-    return _show_once(request, account, new, key)
+    return _to_show_once(request, new, replaced=key)
+
+
+@router.get("/settings/keys/new", name="new_key")
+def show_once(request: Request, account: SignedIn, replaced: str = "") -> Response:
+    """The only page that ever shows a key, once: its cookie goes with this answer, so a
+    reload finds none and leads back to the keys. It is never cached (see headers.py)."""
+    keys = console_of(request).services.keys
+    secret = request.cookies.get(NEW_KEY_COOKIE, "")
+    try:
+        record = keys.authenticate(secret)
+    except FaceApiError:  # no cookie: shown already (or it was never this browser's)
+        response: Response = redirect(request, "settings")
+    else:
+        if not (record.account_id == account.id or account.is_admin):
+            raise HTTPException(404, "There is no such key among yours.")
+        old = keys.get(replaced)
+        context = {
+            "account": account,
+            "new": NewKey(record, secret),
+            "replaced": old if old and old.account_id == record.account_id else None,
+        }
+        response = render(request, "key_created.html", context)
+    response.delete_cookie(NEW_KEY_COOKIE, path=url(request, "new_key"))
+    return response
 
 
 @router.get("/settings/keys/{key_id}/revoke", name="revoke_key")
@@ -105,9 +132,20 @@ def _settings(
     return render(request, "settings.html", context, status_code=status_code)
 
 
-def _show_once(
-    request: Request, account: AccountRecord, new: NewKey, replaced: ApiKeyRecord | None = None
-) -> Response:
-    """The only page that ever shows the key; it is never cached (see headers.py)."""
-    context = {"account": account, "new": new, "replaced": replaced}
-    return render(request, "key_created.html", context)
+def _to_show_once(request: Request, new: NewKey, replaced: ApiKeyRecord | None = None) -> Response:
+    """Redirect to the page that shows the key, which comes in a cookie for that page alone:
+    answered with the key itself, a reload of the form's answer posted it again, making
+    another key each time."""
+    response = redirect(request, "new_key")
+    if replaced is not None:
+        response.headers["Location"] += f"?replaced={replaced.id}"
+    response.set_cookie(
+        NEW_KEY_COOKIE,
+        new.secret,
+        max_age=NEW_KEY_SECONDS,
+        path=url(request, "new_key"),
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response

@@ -1,7 +1,8 @@
 // Enhancements for every console page; without JavaScript the pages still work.
 // - Copy buttons (hidden until this runs) copy the text of the element they name.
-// - The page that shows a new key remembers it in this tab's sessionStorage, so the Try it
-//   page can fill it in. It never goes back to the server, and closing the tab forgets it.
+// - The page that shows a new key remembers it in this tab's sessionStorage, with the account
+//   it belongs to, so the Try it page can fill it in. It never goes back to the server;
+//   closing the tab, signing out or any page of another account forgets it.
 "use strict";
 
 const KEY_STORAGE = "faceapi.console.key";
@@ -41,15 +42,29 @@ function enableCopyButtons() {
   }
 }
 
+// The key remembered for the account this page is of ("" when signed out), or null.
+function rememberedKey() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(KEY_STORAGE) || "null");
+    if (saved && saved.account === document.body.dataset.account) return saved.key;
+    sessionStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // Storage can be switched off, or hold something else: nothing is remembered.
+  }
+  return null;
+}
+
 function rememberNewKey() {
   const key = document.querySelector("[data-remember-key]");
   if (!key) return;
   try {
-    sessionStorage.setItem(KEY_STORAGE, key.textContent.trim());
+    const saved = { account: document.body.dataset.account, key: key.textContent.trim() };
+    sessionStorage.setItem(KEY_STORAGE, JSON.stringify(saved));
   } catch {
     // Storage can be switched off; the Try it page then asks for the key.
   }
 }
 
 enableCopyButtons();
+rememberedKey(); // on a page of another account, or signed out, this forgets the key
 rememberNewKey();

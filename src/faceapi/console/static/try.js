@@ -14,12 +14,8 @@
   let photo = null; // { blob, name }
 
   function prefillKey() {
-    try {
-      const saved = sessionStorage.getItem(KEY_STORAGE);
-      if (saved && !keyInput.value) keyInput.value = saved;
-    } catch {
-      // No storage: the developer pastes the key.
-    }
+    const saved = rememberedKey(); // from console.js; null without storage: the key is pasted
+    if (saved && !keyInput.value) keyInput.value = saved;
   }
 
   function enableKeyToggle() {
