@@ -261,6 +261,47 @@ def test_a_new_key_is_shown_once_in_this_tab_and_to_its_account_only(
     assert page.evaluate("sessionStorage.length") == 0
 
 
+def test_on_a_phone_nothing_scrolls_sideways(server: Server, browser: Browser, photo: Path) -> None:
+    """The curl commands and a 200-letter key name made pages up to 5,000 px wide."""
+    server.cli("users", "create", "phone@example.com", "--password-stdin", stdin=PASSWORD)
+    with watched_page(browser) as page:
+        page.set_viewport_size(PHONE)
+        sign_in(page, server, "phone@example.com")
+        create_key(page, server, "k" * 200)
+        page.goto(f"{server.url}/console/settings")
+        rotate = page.get_by_role("link", name=re.compile("^Rotate")).first.get_attribute("href")
+        page.goto(f"{server.url}/console/try")
+        page.set_input_files("#photo", photo)
+        page.get_by_role("button", name="Analyse the photo").click()
+        expect(page.locator("#age-result")).to_have_text(re.compile(r"years$"), timeout=60_000)
+        widths = {"try": page.evaluate("document.documentElement.scrollWidth")}
+        for path in ("/console/settings", rotate, "/console/usage"):
+            page.goto(f"{server.url}{path}")
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        assert all(width <= PHONE["width"] for width in widths.values()), widths
+
+
+def test_try_it_refuses_a_photo_too_large_before_sending_it(
+    server: Server, page: Page, photo: Path, tmp_path: Path
+) -> None:
+    """Sent, its body was cut off mid-upload and the page could only say "Failed to fetch";
+    and the results of the photo before stayed beside the new one."""
+    server.cli("users", "create", "large@example.com", "--password-stdin", stdin=PASSWORD)
+    sign_in(page, server, "large@example.com")
+    create_key(page, server, "large")
+    page.goto(f"{server.url}/console/try")
+    page.set_input_files("#photo", photo)
+    page.get_by_role("button", name="Analyse the photo").click()
+    expect(page.locator("#results")).to_be_visible(timeout=60_000)
+    large = tmp_path / "large.jpg"
+    large.write_bytes(photo.read_bytes() + bytes(12_000_000))
+    page.set_input_files("#photo", large)
+    expect(page.locator("#try-status")).to_have_text(
+        "large.jpg is 12.0 MB; the API takes photos of up to 11.0 MB. Choose a smaller one."
+    )
+    expect(page.locator("#results")).to_be_hidden()
+
+
 def test_an_administrator_limits_a_key_and_disables_and_enables_an_account(
     server: Server, page: Page, image: str
 ) -> None:

@@ -11,6 +11,7 @@
   const submit = document.getElementById("analyse");
   const results = document.getElementById("results");
   const preview = document.getElementById("preview");
+  const maxImageBytes = Number(form.dataset.maxImageBytes);
   let photo = null; // { blob, name }
 
   function prefillKey() {
@@ -31,10 +32,22 @@
   }
 
   function choose(blob, name) {
+    results.hidden = true; // they were for the previous photo
+    if (blob.size > maxImageBytes) {
+      // Sent anyway, the body would be cut off and the browser would show no answer at all.
+      photo = null;
+      status.textContent = `${name} is ${megabytes(blob.size)}; the API takes photos of up to ` +
+        `${megabytes(maxImageBytes)}. Choose a smaller one.`;
+      return;
+    }
     photo = { blob, name };
     if (preview.src) URL.revokeObjectURL(preview.src);
     preview.src = URL.createObjectURL(blob);
     status.textContent = `Ready to send ${name}.`;
+  }
+
+  function megabytes(bytes) {
+    return `${(bytes / 1e6).toFixed(1)} MB`;
   }
 
   // The camera button appears only where the browser can open a camera (a secure context).
@@ -144,13 +157,20 @@
     }
   }
 
+  // The file name as one shell word: quoted, and never read as an option.
+  function shellWord(fileName) {
+    const path = fileName.startsWith("-") ? `./${fileName}` : fileName;
+    return `'${path.replaceAll("'", "'\\''")}'`;
+  }
+
   function curlCommands(fileName) {
-    const file = /^[\w.-]+$/.test(fileName) ? fileName : "photo.jpg";
-    // printf is a shell builtin, so a large photo does not hit the argument-length limit.
+    const file = shellWord(fileName);
+    // printf is a shell builtin, so a large photo does not hit the argument-length limit;
+    // echo ends each answer's line.
     return endpoints.map((path) => [
       `printf '{"image": "%s", "api_key": "%s"}' "$(base64 -w0 ${file})" "$FACEAPI_KEY" |`,
       `  curl -s ${window.location.origin}${path} \\`,
-      "    -H 'Content-Type: application/json' --data-binary @-",
+      "    -H 'Content-Type: application/json' --data-binary @-; echo",
     ].join("\n")).join("\n\n");
   }
 
