@@ -36,7 +36,9 @@ def mount_console(app: FastAPI, services: Services, settings: Settings) -> None:
 def create_console(services: Services, settings: Settings) -> FastAPI:
     # No slash redirects: their Location would echo the client's Host header.
     console = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
-    console.state.console = Console(services, make_templates(), settings.allow_signup)
+    console.state.console = Console(
+        services, make_templates(), settings.allow_signup, settings.max_image_bytes
+    )
     for page in (accounts, keys, usage, try_it, admin):
         console.include_router(page.router, dependencies=[Depends(verify_csrf)])
     console.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -21,6 +21,7 @@ class Console:
     services: Services
     templates: Jinja2Templates
     allow_signup: bool
+    max_image_bytes: int  # Try it refuses a larger photo before sending it
 
 
 def console_of(request: Request) -> Console:

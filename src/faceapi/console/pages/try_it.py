@@ -18,11 +18,10 @@ def try_it_page(request: Request, account: SignedIn) -> Response:
     keys = [key for key in console_of(request).services.keys.list(account.id) if key.active]
     # The API's own prefix, as a proxy serving the whole app under a path sets it.
     api_root = request.scope.get("app_root_path", "").rstrip("/")
-    services = console_of(request).services
     context = {
         "account": account,
         "keys": keys,
         "endpoints": [api_root + endpoint.path for endpoint in ENDPOINTS],
-        "max_image_bytes": services.engine.options.limits.max_bytes,
+        "max_image_bytes": console_of(request).max_image_bytes,
     }
     return render(request, "try.html", context)
