@@ -63,6 +63,9 @@ def test_emails_are_lower_cased_and_unique(accounts: AccountService) -> None:
         ("a b@example.com", PASSWORD, "email address"),
         ("\x1b]0;pwned\x07ada@example.com", PASSWORD, "email address"),  # rewrites a terminal
         ("admin\u202e@example.com", PASSWORD, "email address"),  # right-to-left override
+        ("admin\u00ad@example.com", PASSWORD, "email address"),  # soft hyphen: looks the same
+        ("admin@example.com.", PASSWORD, "email address"),  # a trailing dot: looks the same
+        ("ada@.example.com", PASSWORD, "email address"),
         ("ada@example.com", "short", "at least 10"),
         ("ada@example.com", "x" * 2000, "at most"),
     ],

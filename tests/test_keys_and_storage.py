@@ -69,6 +69,11 @@ def test_revoked_key_stops_working(store: SqlStore) -> None:
         ("x" * 201, "1 to 200 characters"),
         ("\x1b]0;pwned\x07\x1b[31mshop", "control or invisible"),  # rewrites a terminal
         ("shop\u200b", "control or invisible"),  # zero width space
+        *[
+            (f"sh{invisible}op", "control or invisible")
+            for invisible in "\u00ad\u2062\ufff9\u0600\U000e0041\u2028\u2029\ue000"
+        ],  # format characters, tags, separators, private use
+        *[(blank * 3, "control or invisible") for blank in "\u3164\u115f\uffa0\u2800"],
     ],
 )
 def test_key_names_are_checked(store: SqlStore, name: str, complaint: str) -> None:

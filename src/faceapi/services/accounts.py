@@ -19,7 +19,8 @@ from faceapi.storage import AccountRecord, EmailTakenError, Store
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # hashing is costly: refuse megabyte "passwords" before it starts
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# Something before the @, a domain after it that neither starts nor ends with a dot.
+_EMAIL = re.compile(r"^[^@\s]+@(?!\.)[^@\s]+(?<!\.)$")
 _SIGNING_KEY_NAME = "session-signing"  # under which the random value is stored
 
 

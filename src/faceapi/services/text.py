@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 # Characters that are invisible or rewrite what is around them, never part of a real name:
-# controls (which can retitle or recolour a terminal), lone surrogates, bidirectional
-# overrides and isolates (which can show "moc.elpmaxe" as "example.com"), and zero-width
-# spaces. Zero-width joiners stay allowed: emoji sequences and Persian spelling need them.
-_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs"})
-_INVISIBLE = frozenset(
-    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
-)
+# controls (which can retitle or recolour a terminal), lone surrogates, private-use and
+# unassigned code points, line and paragraph separators, and format characters, among them
+# bidirectional overrides and isolates (which can show "moc.elpmaxe" as "example.com"), soft
+# hyphens, zero-width spaces and tags. The zero-width joiner and non-joiner stay allowed:
+# emoji sequences and Persian spelling need them. Letters and symbols that draw nothing
+# (Hangul fillers, the Mongolian vowel separator, the blank Braille pattern) are refused too.
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn", "Cf", "Zl", "Zp"})
+_JOINERS = frozenset("\u200c\u200d")
+_BLANK = frozenset("\u115f\u1160\u180e\u2800\u3164\uffa0")
 
 
 def is_printable(text: str) -> bool:
@@ -31,7 +33,9 @@ def visible(text: str) -> str:
 
 
 def _unprintable(character: str) -> bool:
-    return character in _INVISIBLE or unicodedata.category(character) in _UNPRINTABLE_CATEGORIES
+    if character in _JOINERS:
+        return False
+    return character in _BLANK or unicodedata.category(character) in _UNPRINTABLE_CATEGORIES
 
 
 def quoted(text: str, limit: int = 100) -> str:
