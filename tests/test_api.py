@@ -559,7 +559,10 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
         if code.http_status not in (404, 405):
             assert f"{int(code)} {code.name}" in responses[str(code.http_status)]["description"]
     assert "503" in document["paths"]["/readyz"]["get"]["responses"]
-    assert "swagger-ui" in client.get("/docs").text.lower()
+    docs = client.get("/docs")
+    assert "swagger-ui" in docs.text.lower()
+    assert docs.headers["Content-Security-Policy"] == "frame-ancestors 'none'"  # not framed
+    assert docs.headers["X-Frame-Options"] == "DENY"
     script = client.get("/docs/assets/swagger-ui-bundle.js")
     assert script.headers["content-type"].startswith("text/javascript")
     for other in ("redoc.standalone.js", "..%2F__init__.py"):  # only Swagger UI's own files

@@ -345,10 +345,11 @@ def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
     assert submit(admin, limits, burst="zero").status_code == 400
     assert "number of requests per second" in submit(admin, limits, rate_per_second="nan").text
     assert "at least 1" in submit(admin, limits, burst="0").text  # the service's range check
-    for unclear in ("1_000", "\u0661\u0660", "1e3", "-5", "2.0"):  # the last: not whole
+    for unclear in ("1_000", "\u0661\u0660", "1e3", "2.0"):  # the last: not whole
         page = submit(admin, limits, monthly_quota=unclear)
         assert page.status_code == 400
         assert "whole number" in page.text
+    assert "at least 0 (0 means no quota)" in submit(admin, limits, monthly_quota="-5").text
     assert 'name="monthly_quota" type="text" value=""' in admin.get(limits).text  # none stored
     submit(admin, limits, rate_per_second="0.00001")
     assert 'name="rate_per_second" type="text" value="0.00001"' in admin.get(limits).text

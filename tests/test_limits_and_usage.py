@@ -27,12 +27,16 @@ def test_typed_limits_are_plain_decimals_and_blank_means_the_default() -> None:
     assert parse_limits(" 2.5 ", "", "1000") == KeyLimits(2.5, None, 1000)
     assert parse_limits(".5", "3", "0") == KeyLimits(0.5, 3, 0)
     assert parse_limits("1.", " ", "") == KeyLimits(1.0, None, None)
-    for typed in ("1_000", "\u0661\u0660", "\uff13", "1e3", "nan", "inf", "-5", "+5", "0x10", "."):
+    for typed in ("1_000", "\u0661\u0660", "\uff13", "1e3", "nan", "inf", "+5", "0x10", ".", "--5"):
         with pytest.raises(ValueError, match="number of requests"):
             parse_limits(typed, "", "")
     for typed in ("2.0", "9" * 5000):  # not whole; more digits than int() converts
         with pytest.raises(ValueError, match="whole number"):
             parse_limits("", "", typed)
+    # Numbers, though out of range: set_limits says so ("must be a whole number" did not).
+    assert parse_limits("-1", "-5", "99999999999999999999999") == KeyLimits(
+        -1.0, -5, 99999999999999999999999
+    )
 
 
 def test_a_rate_above_a_million_per_second_is_refused(store: SqlStore) -> None:

@@ -25,7 +25,7 @@ SCRIPT, STYLE, ICON = "swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"
 def add_swagger_ui(app: FastAPI) -> None:
     async def docs(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{app.title} - documentation",
             swagger_js_url=f"{root}{ASSETS_PATH}/{SCRIPT}",
@@ -34,6 +34,10 @@ def add_swagger_ui(app: FastAPI) -> None:
             # Swagger UI would otherwise send the document's address to validator.swagger.io.
             swagger_ui_parameters={"validatorUrl": None},
         )
+        # "Try it out" takes a key: no other site may frame the page to catch the clicks.
+        page.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        page.headers["X-Frame-Options"] = "DENY"
+        return page
 
     async def asset(request: Request, name: str) -> FileResponse:
         if name not in (SCRIPT, STYLE, ICON):

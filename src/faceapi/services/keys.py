@@ -25,9 +25,11 @@ _KEY_IN_TEXT = re.compile(rf"({KEY_PREFIX}_[0-9a-f]{{{2 * _ID_BYTES}}}_)[A-Za-z0
 # Limits are typed as plain ASCII decimals, as they read back: int() and float() would also
 # take "1_000" and other scripts' digits, and float() "1e3" and "nan".
 _N = TypeVar("_N", int, float)
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
+# A minus sign is taken, and far more digits than any limit has, so that the range check
+# can say what is wrong with -5 or a 23-digit quota instead of "not a whole number".
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
 # 20 places after the point read back any rate plain_number shows down to 1e-20 a second.
-_DECIMAL_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,20})?|\.[0-9]{1,20}")
+_DECIMAL_NUMBER = re.compile(r"-?(?:[0-9]{1,12}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})")
 
 
 @dataclass(frozen=True, slots=True)
