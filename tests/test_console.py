@@ -228,6 +228,15 @@ def test_reloading_the_new_key_page_shows_nothing_and_makes_no_other_key(app: Fa
     assert key not in reloaded.text
     assert [k.name for k in app.state.services.keys.list()] == ["shop"]
     assert api_code(app, key) == ErrorCode.NO_FACE_FOUND  # the key works (no face in this app)
+    # A key's cookie never shows the key to another account signed in in the same browser.
+    client.post(
+        "/console/settings/keys",
+        data={"csrf_token": csrf_token(client), "name": "second"},
+        follow_redirects=False,
+    )
+    submit(client, "/console/sign-out")
+    sign_up(client, "someone.else@example.com")
+    assert client.get("/console/settings/keys/new").url.path == "/console/settings"
 
 
 def test_rotation_refuses_the_old_key_and_accepts_the_new(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ class EmailTakenError(Exception):
 
 
 class StoreUnavailableError(Exception):
-    """The store cannot be opened: a bad URL, a missing driver, an unreadable file."""
+    """The store cannot be opened (a bad URL, a missing driver, an unreadable file) or used."""
 
 
 class StoreBusyError(StoreUnavailableError):

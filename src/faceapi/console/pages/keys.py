@@ -83,12 +83,13 @@ def show_once(request: Request, account: SignedIn, replaced: str = "") -> Respon
     keys = console_of(request).services.keys
     secret = request.cookies.get(NEW_KEY_COOKIE, "")
     try:
-        record = keys.authenticate(secret)
-    except FaceApiError:  # no cookie: shown already (or it was never this browser's)
-        response: Response = redirect(request, "settings")
+        record: ApiKeyRecord | None = keys.authenticate(secret)
+    except FaceApiError:  # no cookie: shown already
+        record = None
+    response: Response
+    if record is None or not (record.account_id == account.id or account.is_admin):
+        response = redirect(request, "settings")
     else:
-        if not (record.account_id == account.id or account.is_admin):
-            raise HTTPException(404, "There is no such key among yours.")
         old = keys.get(replaced)
         context = {
             "account": account,
