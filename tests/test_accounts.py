@@ -68,6 +68,7 @@ def test_emails_are_lower_cased_and_unique(accounts: AccountService) -> None:
         ("ada@.example.com", PASSWORD, "email address"),
         ("ada@example.com", "short", "at least 10"),
         ("ada@example.com", "x" * 2000, "at most"),
+        ("ada.lovelace@example.com", "Ada.Lovelace@example.com", "other than your email"),
     ],
 )
 def test_bad_emails_and_passwords_are_refused(

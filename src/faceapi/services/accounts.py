@@ -75,7 +75,7 @@ class AccountService:
         email = normalize_email(email)
         if len(email) > 254 or not _EMAIL.match(email) or not is_printable(email):
             raise AccountError("Enter an email address such as ada@example.com.")
-        _check_password(password)
+        _check_password(password, email)
         record = AccountRecord(
             id=secrets.token_hex(8),
             email=email,
@@ -110,7 +110,7 @@ class AccountService:
         self._throttle(ACCOUNT_THROTTLE, account.email)
         if not self._verify(account.password_hash, current):
             raise WrongCredentialsError("The current password is wrong.")
-        _check_password(new)
+        _check_password(new, account.email)
         # The slow hash comes first; the new hash and the end of every session are then one
         # transaction, so there is no moment in which the old password still opens a session.
         return self._set_password(account, new, end_sessions=True)
@@ -167,8 +167,10 @@ class AccountService:
         return self._hasher.hash(secrets.token_urlsafe(16))
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str, email: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise AccountError(
             f"Choose a password of at least {MIN_PASSWORD} characters (at most {MAX_PASSWORD})."
         )
+    if normalize_email(password) == email:  # the first guess anyone would make
+        raise AccountError("Choose a password other than your email address.")
