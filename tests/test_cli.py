@@ -165,6 +165,23 @@ def _limit_lines(output: str) -> dict[str, str]:
     return {name.strip(): " ".join(rest.split()) for name, rest in rows}
 
 
+def test_backup_then_restore_as_the_readme_says(run: Invoke, tmp_path: Path) -> None:
+    assert "there is no database" in run("backup", str(tmp_path / "early.sqlite3"), code=1)
+    assert not (tmp_path / "cli.sqlite3").exists()  # nothing made by asking
+    key_id = run("keys", "create", "--name", "shop").split()[2]
+    backup = tmp_path / "backup.sqlite3"
+    assert f"to {backup} (" in run("backup", str(backup))
+    assert "exists; name a new file" in run("backup", str(backup), code=1)
+    run("keys", "revoke", key_id)
+    # Restore: with the server stopped, the copy replaces the file and its -wal and -shm go.
+    database = tmp_path / "cli.sqlite3"
+    for sidecar in ("-wal", "-shm"):
+        Path(f"{database}{sidecar}").unlink(missing_ok=True)
+    backup.replace(database)
+    (restored,) = json.loads(run("keys", "list", "--json"))
+    assert (restored["id"], restored["status"]) == (key_id, "active")
+
+
 def test_config_shows_effective_settings(
     run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

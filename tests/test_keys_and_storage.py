@@ -253,3 +253,57 @@ def test_readiness_follows_a_link_to_the_database_and_takes_uri_filenames(
         by_uri.ping()
     finally:
         by_uri.close()
+
+
+def test_a_backup_holds_the_latest_writes_that_a_copy_of_the_file_misses(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    keys = KeyService(store)
+    made = {keys.create(f"key {n}").record.id for n in range(5)}
+    # With WAL, committed writes wait in faceapi.sqlite3-wal until a checkpoint: the file
+    # alone, as `cp` would take it while the server runs, lacks them (here, every table).
+    naive = tmp_path / "copied.sqlite3"
+    naive.write_bytes((tmp_path / "faceapi.sqlite3").read_bytes())
+    with sqlite3.connect(naive) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master")]
+    assert "api_keys" not in tables
+
+    store.backup(tmp_path / "backup.sqlite3")
+
+    assert (tmp_path / "backup.sqlite3").stat().st_mode & 0o777 == 0o600  # it holds hashes
+    with sqlite3.connect(tmp_path / "backup.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # one whole file
+    restored = open_store(f"sqlite:///{tmp_path / 'backup.sqlite3'}")
+    assert {record.id for record in KeyService(restored).list()} == made
+    restored.close()
+    assert sorted(path.name for path in tmp_path.iterdir() if "backup" in path.name) == [
+        "backup.sqlite3"
+    ]
+
+
+def test_a_backup_never_overwrites_and_leaves_nothing_behind_when_refused(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    existing = tmp_path / "existing.sqlite3"
+    existing.write_bytes(b"an older backup")
+    with pytest.raises(StoreUnavailableError, match="exists; name a new file"):
+        store.backup(existing)
+    assert existing.read_bytes() == b"an older backup"
+    with pytest.raises(StoreUnavailableError, match=r"cannot write to .*missing"):
+        store.backup(tmp_path / "missing" / "backup.sqlite3")
+    memory = open_store("sqlite://")
+    with pytest.raises(StoreUnavailableError, match="only a SQLite file can be backed up"):
+        memory.backup(tmp_path / "memory.sqlite3")
+    memory.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "existing.sqlite3",
+        "faceapi.sqlite3",
+        "faceapi.sqlite3-shm",
+        "faceapi.sqlite3-wal",
+    ]
+
+
+def test_opening_without_create_refuses_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match=r"there is no database at .*absent"):
+        open_store(f"sqlite:///{tmp_path / 'absent.sqlite3'}", create=False)
+    assert not (tmp_path / "absent.sqlite3").exists()

@@ -374,6 +374,18 @@ def models(context: click.Context, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("destination", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_context
+def backup(context: click.Context, destination: Path) -> None:
+    """Copy the SQLite database to a new file, safely while the server runs."""
+    with _open_store(context, create=False) as store, _reported(StoreUnavailableError):
+        store.backup(destination)
+        source = store.location
+    size = destination.stat().st_size
+    click.echo(f"Backed up {source} to {destination} ({size:,} bytes, integrity checked).")
+
+
+@main.command()
 @click.pass_context
 def config(context: click.Context) -> None:
     """Print the effective settings (defaults, config file, environment)."""
@@ -393,9 +405,9 @@ def _reported(*errors: type[Exception]) -> Iterator[None]:
 
 
 @contextmanager
-def _open_store(context: click.Context) -> Iterator[Store]:
+def _open_store(context: click.Context, *, create: bool = True) -> Iterator[Store]:
     with _reported(StoreUnavailableError):
-        store = open_store(_settings(context).database_url)
+        store = open_store(_settings(context).database_url, create=create)
         try:
             yield store
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Protocol
 
 
@@ -194,6 +195,11 @@ class Store(Protocol):
     @property
     def location(self) -> str:
         """Where the data lives, fit for a log line: no password."""
+        ...
+
+    def backup(self, destination: Path) -> None:
+        """Write a consistent copy of the whole store to the new file `destination` while
+        other processes go on using it; raise StoreUnavailableError where it cannot."""
         ...
 
     def close(self) -> None: ...

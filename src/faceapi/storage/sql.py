@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import tempfile
 from collections.abc import Collection
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -302,8 +305,53 @@ class SqlStore:
     def location(self) -> str:
         return database_location(self._engine.url)
 
+    def backup(self, destination: Path) -> None:
+        # Copying the file alone can miss the latest writes: SQLite keeps them in the -wal file
+        # until a checkpoint. Its backup API copies every page within one read transaction,
+        # which in WAL mode holds up no writer.
+        url = self._engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            raise StoreUnavailableError(
+                f"only a SQLite file can be backed up this way, not {self.location}; "
+                "back up PostgreSQL with pg_dump"
+            )
+        if destination.exists():
+            raise StoreUnavailableError(f"{destination} exists; name a new file")
+        try:
+            handle, name = tempfile.mkstemp(
+                prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent
+            )
+        except OSError as error:
+            raise StoreUnavailableError(
+                f"cannot write to {destination.parent}: {error.strerror}"
+            ) from error
+        os.close(handle)
+        partial = Path(name)
+        try:
+            _copy_sqlite(self._engine, partial)
+            partial.replace(destination)  # whole or not at all
+        finally:
+            partial.unlink(missing_ok=True)
+
     def close(self) -> None:
         self._engine.dispose()
+
+
+def _copy_sqlite(engine: Engine, target_file: Path) -> None:
+    """Copy the SQLite database behind `engine` into `target_file` and check the copy."""
+    source = engine.raw_connection()
+    target = sqlite3.connect(target_file)
+    try:
+        source.driver_connection.backup(target)
+        problems = [row[0] for row in target.execute("PRAGMA integrity_check")]
+        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+    except sqlite3.Error as error:
+        raise StoreUnavailableError(f"the backup failed: {error}") from error
+    finally:
+        target.close()
+        source.close()
+    if problems != ["ok"]:
+        raise StoreUnavailableError(f"the copy failed its integrity check: {problems[0]}")
 
 
 def _create_schema(engine: Engine, attempts: int = 3) -> None:
@@ -318,9 +366,9 @@ def _create_schema(engine: Engine, attempts: int = 3) -> None:
                 raise
 
 
-def open_store(url: str) -> SqlStore:
-    """Open (and create if needed) the store at a SQLAlchemy URL, or raise
-    StoreUnavailableError saying why it cannot be."""
+def open_store(url: str, *, create: bool = True) -> SqlStore:
+    """Open the store at a SQLAlchemy URL, or raise StoreUnavailableError saying why it cannot
+    be. Missing tables are made; without `create`, a SQLite file must already exist."""
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as error:  # its text would repeat the URL, password and all
@@ -330,6 +378,9 @@ def open_store(url: str) -> SqlStore:
     backend = parsed.get_backend_name()
     if backend not in _UPSERT_DIALECTS:
         raise StoreUnavailableError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    sqlite_file = _sqlite_file(parsed)
+    if not create and sqlite_file and not sqlite_file.exists():
+        raise StoreUnavailableError(f"there is no database at {sqlite_file}")
     try:
         engine = sa.create_engine(parsed)
     except ModuleNotFoundError as error:
