@@ -68,6 +68,18 @@ def test_sixteen_bit_grey_keeps_its_contrast(astronaut: np.ndarray) -> None:
     assert np.abs(decoded[..., 0].astype(int) - expected).max() <= 1
 
 
+@pytest.mark.parametrize("top", [1.0, 255.0, 65535.0])
+def test_float_grey_keeps_its_contrast_in_each_usual_range(
+    astronaut: np.ndarray, top: float
+) -> None:
+    """Float TIFFs, as scientific cameras write them, are mostly 0..1: clipped, all black."""
+    expected = np.asarray(Image.fromarray(astronaut).convert("L"))
+    grey = expected.astype(np.float32) / 255 * top
+    grey[0, :3] = [np.nan, np.inf, -np.inf]
+    decoded = decode_image(encode(Image.fromarray(grey, "F"), "TIFF"), LIMITS).pixels
+    assert np.abs(decoded[1:, ..., 0].astype(int) - expected[1:]).max() <= 1
+
+
 def test_gif_uses_the_first_frame(astronaut: np.ndarray) -> None:
     frames = [Image.fromarray(astronaut), Image.new("RGB", (512, 512), "black")]
     animated = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
@@ -104,20 +116,23 @@ def test_very_large_images_are_reduced_while_decoding(
     assert np.abs(decoded.pixels - expected).mean() < 4  # the same picture, smaller
 
 
-@pytest.mark.parametrize("mode", ["P", "PA", "1", "I;16", "LA", "RGBA"])
+@pytest.mark.parametrize("mode", ["P", "PA", "1", "I;16", "F", "LA", "RGBA"])
 def test_reduced_images_keep_their_look_in_every_mode(astronaut: np.ndarray, mode: str) -> None:
     """Palette indices, 1-bit and 16-bit pixels cannot be averaged as they are stored."""
     small = Image.fromarray(astronaut[:100])  # 512 x 100
     if mode == "I;16":
         picture = Image.fromarray(np.asarray(small.convert("L"), dtype=np.uint16) * 257)
+    elif mode == "F":
+        picture = Image.fromarray(np.asarray(small.convert("L"), dtype=np.float32) / 255, "F")
     elif mode == "PA":
         picture = small.convert("RGBA").convert("PA")
     else:
         picture = small.convert(mode)
-    fmt = "TIFF" if mode in ("1", "PA") else "PNG"
-    reference = decode_image(encode(picture, fmt), LIMITS).pixels  # small: not reduced
+    fmt = "TIFF" if mode in ("1", "PA", "F") else "PNG"
+    options = {"compression": "tiff_adobe_deflate"} if fmt == "TIFF" else {}
+    reference = decode_image(encode(picture, fmt, **options), LIMITS).pixels  # not reduced
     large = picture.resize((5120, 1000), Image.Resampling.NEAREST)  # 10 x, to 1/2 of that
-    decoded = decode_image(encode(large, fmt), LIMITS).pixels
+    decoded = decode_image(encode(large, fmt, **options), LIMITS).pixels
     assert decoded.shape == (500, 2560, 3)
     # Every source pixel became a 10 x 10 block, so one in 5 x 5 of the decoded pixels is it.
     shrunk = decoded[2::5, 2::5].astype(int)

@@ -25,8 +25,9 @@ SUPPORTED_FORMATS = {
     "GIF": "GIF",
     "TIFF": "TIFF",
 }
-# Modes holding more than 8 bits per sample; Pillow's convert("RGB") would clip them.
-_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+# Grey modes holding more than 8 bits per sample, integer or float ("F", as in scientific
+# TIFFs, mostly 0..1); Pillow's convert("RGB") would clip them, a 0..1 image to black.
+_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 # How each supported format's files begin (WebP, inside a RIFF header, is checked apart).
 _SIGNATURES = (
@@ -142,7 +143,7 @@ def _averageable(image: Image.Image) -> Image.Image:
         return image.convert("RGBA" if has_alpha else "RGB")
     if image.mode == "1":
         return image.convert("L")
-    if image.mode in _WIDE_GREY_MODES:
+    if image.mode in _WIDE_GREY_MODES - {"F"}:
         return image.convert("I")
     return image
 
@@ -195,9 +196,11 @@ def _to_rgb(image: Image.Image) -> NDArray[np.uint8]:
 
 
 def _wide_grey_to_rgb(image: Image.Image) -> NDArray[np.uint8]:
-    """Scale 16- or 32-bit grey to 8 bits by its own range; most such files use 0..65535."""
-    grey = np.asarray(image, dtype=np.float64)
-    top = 65535.0 if grey.max(initial=0.0) > 255 else 255.0
+    """Scale 16- or 32-bit grey to 8 bits by the range it is likely written in: 0..1 (float),
+    0..255 or 0..65535 (most integer files)."""
+    grey = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    brightest = grey.max(initial=0.0)
+    top = 65535.0 if brightest > 255 else 255.0 if brightest > 1 or image.mode != "F" else 1.0
     scaled = np.clip(grey / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(np.repeat(scaled[..., None], 3, axis=2))
 
