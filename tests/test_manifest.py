@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from faceapi.engine.align import FaceAligner
 from faceapi.engine.manifest import ModelSource, ModelStore, ModelUnavailableError
+from faceapi.engine.pipeline import ChosenFamilies, Engine, EngineOptions
+from faceapi.settings import Settings
 
 FILES = {"model/net.json": b'{"weights": "net.bin"}', "model/net.bin": b"\x00\x01\x02"}
 
@@ -54,3 +57,23 @@ def test_a_changed_file_fails_its_checksum(tmp_path: Path) -> None:
 def test_another_package_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailableError, match=r"1\.0\.1 is installed"):
         npm_store(tmp_path, installed_version="1.0.1").verified_paths("net")
+
+
+@pytest.mark.parametrize(
+    "families",
+    [
+        {},  # the defaults
+        {"age_models": ("cydral",), "gender_models": ("faceapijs",), "expression_models": ("fer",)},
+    ],
+)
+def test_start_up_checks_exactly_the_models_the_engine_then_loads(families: dict) -> None:
+    options = EngineOptions(**families)
+    npm_root = Settings().npm_models_dir
+    engine = Engine.load(npm_root, options)
+    loaded = {model["id"] for model in engine.describe_models()} | {FaceAligner.MANIFEST_ID}
+    assert ChosenFamilies.of(options).manifest_ids == loaded
+
+
+def test_an_unknown_family_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown expression model 'fr'; choose from"):
+        ChosenFamilies.of(EngineOptions(expression_models=("fer", "fr")))

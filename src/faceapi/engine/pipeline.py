@@ -60,6 +60,43 @@ class FaceAnalysis:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
 
+@dataclass(frozen=True, slots=True)
+class ChosenFamilies:
+    """The estimator classes `EngineOptions` choose for each task: what the engine loads and
+    what `Engine.verify_models` checks, decided in one place."""
+
+    age: tuple[type[AgeGenderEstimator], ...]
+    gender: tuple[type[AgeGenderEstimator], ...]
+    expression: tuple[type[ExpressionEstimator], ...]
+
+    @classmethod
+    def of(cls, options: EngineOptions) -> ChosenFamilies:
+        def chosen(names: tuple[str, ...], registry: dict[str, Any], kind: str) -> tuple:
+            unknown = sorted(set(names) - set(registry))
+            if unknown:
+                raise ValueError(
+                    f"unknown {kind} model {unknown[0]!r}; choose from {sorted(registry)}"
+                )
+            return tuple(registry[name] for name in names)
+
+        return cls(
+            age=chosen(options.age_models, AGE_GENDER_ESTIMATORS, "age/gender"),
+            gender=chosen(options.gender_models, AGE_GENDER_ESTIMATORS, "age/gender"),
+            expression=chosen(options.expression_models, EXPRESSION_ESTIMATORS, "expression"),
+        )
+
+    @property
+    def all(self) -> list[type[Estimator]]:
+        """Each class once, in order: a family serving two tasks is loaded once."""
+        return list(dict.fromkeys([*self.age, *self.gender, *self.expression]))
+
+    @property
+    def manifest_ids(self) -> set[str]:
+        """Every model these need, the detector and the aligner included."""
+        needed = {RetinaFace.MANIFEST_ID, FaceAligner.MANIFEST_ID}
+        return needed.union(*(estimator.PREPROCESSING for estimator in self.all))
+
+
 class Engine:
     """All models, loaded once; `analyze` is thread-safe (ONNX Runtime and dlib are)."""
 
@@ -71,25 +108,14 @@ class Engine:
         )
         (predictor,) = store.verified_paths(FaceAligner.MANIFEST_ID)
         self._aligner = FaceAligner(predictor)
-        loaded: dict[tuple[str, str], Estimator] = {}
-
-        def load(kind: str, name: str, registry: dict[str, type[Any]]) -> Any:
-            if name not in registry:
-                raise ValueError(f"unknown {kind} model {name!r}; choose from {sorted(registry)}")
-            if (kind, name) not in loaded:
-                loaded[kind, name] = registry[name](store, ONNX_THREADS)
-            return loaded[kind, name]
-
-        self._age: list[AgeGenderEstimator] = [
-            load("age/gender", name, AGE_GENDER_ESTIMATORS) for name in options.age_models
-        ]
-        self._gender: list[AgeGenderEstimator] = [
-            load("age/gender", name, AGE_GENDER_ESTIMATORS) for name in options.gender_models
-        ]
-        self._expression: list[ExpressionEstimator] = [
-            load("expression", name, EXPRESSION_ESTIMATORS) for name in options.expression_models
-        ]
+        chosen = ChosenFamilies.of(options)
+        loaded = {family: family(store, ONNX_THREADS) for family in chosen.all}
         self._estimators = list(loaded.values())
+        self._age: list[AgeGenderEstimator] = [loaded[family] for family in chosen.age]
+        self._gender: list[AgeGenderEstimator] = [loaded[family] for family in chosen.gender]
+        self._expression: list[ExpressionEstimator] = [
+            loaded[family] for family in chosen.expression
+        ]
 
     @classmethod
     def load(cls, npm_root: Path, options: EngineOptions | None = None) -> Engine:
@@ -99,12 +125,7 @@ class Engine:
     def verify_models(npm_root: Path, options: EngineOptions) -> None:
         """Check the files of every model `options` would load, without loading any; raise
         ModelUnavailableError as loading would."""
-        age_gender = {*options.age_models, *options.gender_models}
-        estimators: list[type[Estimator]] = [AGE_GENDER_ESTIMATORS[name] for name in age_gender]
-        estimators += [EXPRESSION_ESTIMATORS[name] for name in options.expression_models]
-        needed = {RetinaFace.MANIFEST_ID, FaceAligner.MANIFEST_ID}
-        needed.update(*(estimator.PREPROCESSING for estimator in estimators))
-        ModelStore.from_manifest(npm_root).verify(needed)
+        ModelStore.from_manifest(npm_root).verify(ChosenFamilies.of(options).manifest_ids)
 
     def configured(self, options: EngineOptions) -> Engine:
         """This engine under other limits and thresholds, sharing the loaded models.
