@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -307,3 +308,30 @@ def test_opening_without_create_refuses_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError, match=r"there is no database at .*absent"):
         open_store(f"sqlite:///{tmp_path / 'absent.sqlite3'}", create=False)
     assert not (tmp_path / "absent.sqlite3").exists()
+
+
+def test_writes_resume_at_once_when_a_read_only_database_becomes_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite opens a file it cannot write read-only, and that connection stays so. Here
+    connections are opened read-only (query_only) while `read_only` is set."""
+    read_only = threading.Event()
+    tune = sql._tune_sqlite
+
+    def tune_and_maybe_refuse_writes(connection: Any, record: Any) -> None:
+        tune(connection, record)
+        connection.execute(f"PRAGMA query_only={int(read_only.is_set())}")
+
+    monkeypatch.setattr(sql, "_tune_sqlite", tune_and_maybe_refuse_writes)
+    store = open_store(f"sqlite:///{tmp_path / 'faceapi.sqlite3'}")
+    key = KeyService(store).create("shop").record
+    store.close()  # every pooled connection gone: the next are opened read-only
+    read_only.set()
+    when = datetime.now(UTC)
+    with pytest.raises(sa.exc.OperationalError, match="readonly database"):
+        store.record_request(key.id, "age", 0, when)
+    read_only.clear()  # the operator fixes the file's permissions
+    for _ in range(3):
+        store.record_request(key.id, "age", 0, when)
+    assert [row.count for row in store.usage(when.date())] == [3]
+    store.close()

@@ -390,7 +390,7 @@ def open_store(url: str, *, create: bool = True) -> SqlStore:
         ) from error
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _tune_sqlite)
-        sa.event.listen(engine, "handle_error", _locked_as_busy)
+        sa.event.listen(engine, "handle_error", _sqlite_trouble)
     try:
         return SqlStore(engine)
     except sa.exc.DBAPIError as error:
@@ -399,12 +399,19 @@ def open_store(url: str, *, create: bool = True) -> SqlStore:
         raise StoreUnavailableError(f"{database_location(parsed)}: {reason}") from error
 
 
-def _locked_as_busy(context: sa.engine.ExceptionContext) -> None:
-    """Still locked once busy_timeout has passed: busy, which is worth a retry, not broken."""
-    if "database is locked" in str(context.original_exception):
-        raise StoreBusyError(
-            "the database stayed locked by another process"
-        ) from context.original_exception
+def _sqlite_trouble(context: sa.engine.ExceptionContext) -> None:
+    """Still locked once busy_timeout has passed: busy, which is worth a retry, not broken.
+
+    A connection opened while the file could not be written stays read-only for good, even
+    once the file can be: drop every pooled connection, so that new ones are opened then.
+    """
+    reason = str(context.original_exception)
+    if "database is locked" in reason:
+        raise StoreBusyError("the database stayed locked by another process") from (
+            context.original_exception
+        )
+    if "readonly database" in reason:
+        context.is_disconnect = True  # the pool is emptied, as after a lost connection
 
 
 def database_location(url: sa.URL) -> str:
