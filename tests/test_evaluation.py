@@ -145,6 +145,21 @@ def test_the_precheck_table_counts_minors_and_adults_each_threshold_lets_through
     }
 
 
+def test_the_gender_confidence_table_keeps_answers_at_or_above_each_floor() -> None:
+    truth = ["M", "F", "F", "M", "F"]
+    predicted = ["M", "M", "F", "F", "F"]
+    probabilities = [95, 90, 80, 60, 51]  # the two wrong answers at 90 and 60
+    table = gender_metrics(truth, predicted, {}, probabilities)["by_confidence"]
+    assert table == {
+        "50": {"kept": 1.0, "accuracy": pytest.approx(3 / 5)},
+        "70": {"kept": pytest.approx(3 / 5), "accuracy": pytest.approx(2 / 3)},
+        "80": {"kept": pytest.approx(3 / 5), "accuracy": pytest.approx(2 / 3)},
+        "90": {"kept": pytest.approx(2 / 5), "accuracy": 0.5},
+        "95": {"kept": pytest.approx(1 / 5), "accuracy": 1.0},
+    }
+    assert "by_confidence" not in gender_metrics(truth, predicted, {}, [95, None, 80, 60, 51])
+
+
 # --- datasets ------------------------------------------------------------------------------
 
 

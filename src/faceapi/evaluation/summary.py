@@ -164,6 +164,12 @@ def _gender_rows(columns: Sequence[Column]) -> list[Row]:
             Row(f"accuracy, {label} {group}", (grouping, group, "accuracy"), Unit.SHARE)
             for group in _keys(columns, grouping)
         ]
+    for floor in _keys(columns, "by_confidence"):
+        path = ("by_confidence", floor)
+        rows += [
+            Row(f"genderProbability {floor}+: faces kept", (*path, "kept"), Unit.SHARE),
+            Row(f"genderProbability {floor}+: accuracy", (*path, "accuracy"), Unit.SHARE),
+        ]
     return rows
 
 

@@ -44,6 +44,7 @@ class Outcome:
 
     age: float | None = None
     gender: str | None = None  # "M" or "F"
+    gender_probability: int | None = None  # the API's genderProbability: 50-100, of `gender`
     expression: str | None = None  # the most probable of the API's labels
     error: str | None = None  # an ErrorCode name, e.g. "NO_FACE_FOUND"
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
@@ -84,10 +85,11 @@ class FaceApiSystem:
             analysis = self._engine.analyze(image.read_bytes(), self._tasks, crop=self._crop)
         except FaceApiError as error:
             return Outcome(error=error.code.name)
-        gender = None if analysis.male_probability is None else gender_data(analysis)["gender"]
+        gender = {} if analysis.male_probability is None else gender_data(analysis)
         return Outcome(
             age=analysis.age,
-            gender=gender,
+            gender=gender.get("gender"),
+            gender_probability=gender.get("genderProbability"),
             expression=_most_probable(analysis.expression),
             timings=dict(analysis.timings),
         )
@@ -115,7 +117,13 @@ class PeerSystem:
         face = self._peer.analyze(image, crop=self._crop)
         if face is None:
             return Outcome(error=ErrorCode.NO_FACE_FOUND.name)
-        return Outcome(age=face.age, gender=face.gender, expression=_most_probable(face.expression))
+        probability = face.gender_probability
+        return Outcome(
+            age=face.age,
+            gender=face.gender,
+            gender_probability=None if probability is None else round(100 * probability),
+            expression=_most_probable(face.expression),
+        )
 
     def versions(self) -> dict[str, Any]:
         return dict(getattr(self._peer, "versions", {}))
