@@ -390,6 +390,16 @@ def test_revoked_key_is_refused(client: TestClient, astronaut: np.ndarray) -> No
     assert body["code"] == ErrorCode.INVALID_API_KEY
 
 
+@pytest.mark.parametrize("key", ["fa_0123456789ab_\\ud800", "fa_\\ud800_secret", "fa_ké_y"])
+def test_a_key_that_is_not_ascii_is_invalid_not_a_failure(
+    client: TestClient, astronaut: np.ndarray, key: str
+) -> None:
+    """A JSON lone surrogate could not be hashed: it got 5001 and logged a traceback."""
+    body = f'{{"image": "{b64(encode(astronaut))}", "api_key": "{key}"}}'
+    answer = client.post(AGE, content=body, headers=JSON_TYPE).json()
+    assert answer["code"] == ErrorCode.INVALID_API_KEY
+
+
 @pytest.mark.parametrize("strict", [False, True])
 def test_server_busy_answers_at_once(
     make_client: AppFactory, astronaut: np.ndarray, strict: bool

@@ -270,6 +270,11 @@ def test_operator_mistakes_are_one_line_errors(
     assert "typo.toml does not exist" in run("config", code=1)
     monkeypatch.delenv("FACEAPI_CONFIG")
     assert "is a directory" in run("analyze", str(tmp_path), code=2)
+    # Bytes that are not UTF-8 in argv arrive as lone surrogates, which SQLite cannot store.
+    monkeypatch.setenv("FACEAPI_DATABASE_URL", f"sqlite:///{tmp_path}/db.sqlite3")
+    not_utf8 = b"\xffa@example.com".decode(errors="surrogateescape")
+    for command in (["users", "disable"], ["keys", "revoke"], ["keys", "limits"]):
+        assert "'\\udcffa@example.com' is not valid UTF-8" in run(*command, not_utf8, code=2)
 
 
 def test_wrong_settings_are_named_as_they_are_set(

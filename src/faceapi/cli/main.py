@@ -60,6 +60,23 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+class _Text(click.ParamType):
+    """Text that can be stored: argv bytes that are not UTF-8 reach Python as lone surrogates,
+    which the database driver cannot encode."""
+
+    name = "text"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            self.fail(f"{value!a} is not valid UTF-8", param, ctx)
+        return value
+
+
+TEXT = _Text()
+
+
 def _settings(context: click.Context) -> Settings:
     return context.ensure_object(dict)["settings"]
 
@@ -109,8 +126,12 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--name", required=True, help="What the key is for, e.g. the client's name.")
-@click.option("--owner", metavar="EMAIL", help="The console account it belongs to (default: none).")
+@click.option(
+    "--name", type=TEXT, required=True, help="What the key is for, e.g. the client's name."
+)
+@click.option(
+    "--owner", type=TEXT, metavar="EMAIL", help="The console account it belongs to (default: none)."
+)
 @click.pass_context
 def keys_create(context: click.Context, name: str, owner: str | None) -> None:
     """Create a key. It is printed once, alone on the last line; only its hash is stored."""
@@ -163,7 +184,7 @@ def keys_list(context: click.Context, as_json: bool) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key_id")
+@click.argument("key_id", type=TEXT)
 @click.pass_context
 def keys_revoke(context: click.Context, key_id: str) -> None:
     """Revoke a key by its id; requests with it fail from now on."""
@@ -174,7 +195,7 @@ def keys_revoke(context: click.Context, key_id: str) -> None:
 
 
 @keys.command("limits")
-@click.argument("key_id")
+@click.argument("key_id", type=TEXT)
 @click.option("--rate", default="", help="Requests per second; 0 means no rate limit.")
 @click.option("--burst", default="", help="Requests at once before the rate applies; at least 1.")
 @click.option(
@@ -239,7 +260,7 @@ def users() -> None:
 
 
 @users.command("create")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.option("--admin", is_flag=True, help="An administrator: sees every account and key.")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
@@ -291,7 +312,7 @@ def users_list(context: click.Context, as_json: bool) -> None:
 
 
 @users.command("disable")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.pass_context
 def users_disable(context: click.Context, email: str) -> None:
     """Disable an account: its sessions end and its keys are refused from now on."""
@@ -300,7 +321,7 @@ def users_disable(context: click.Context, email: str) -> None:
 
 
 @users.command("enable")
-@click.argument("email")
+@click.argument("email", type=TEXT)
 @click.pass_context
 def users_enable(context: click.Context, email: str) -> None:
     """Enable a disabled account: it can sign in again, and its keys work again."""

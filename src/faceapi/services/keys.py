@@ -77,6 +77,8 @@ class KeyService:
 
         A valid key of a disabled account gets ACCOUNT_DISABLED, from the next request on.
         """
+        if not key.isascii():  # never a key, and a lone surrogate ("\ud800") cannot be hashed
+            key = ""
         prefix, _, rest = key.partition("_")
         key_id, _, secret = rest.partition("_")
         record = self._store.get_key(key_id) if prefix == KEY_PREFIX and secret else None
