@@ -10,14 +10,21 @@ import numpy as np
 import pytest
 
 from faceapi.api.base64_image import decode_base64_image
-from faceapi.api.contract import ENDPOINTS, expression_data, gender_data, whole_percentages
+from faceapi.api.contract import (
+    ENDPOINTS,
+    age_data,
+    expression_data,
+    gender_data,
+    whole_percentages,
+)
 from faceapi.api.schemas import ExpressionData
 from faceapi.engine.decode import SUPPORTED_FORMATS
-from faceapi.engine.estimators import AGE_GENDER_ESTIMATORS, EXPRESSION_ESTIMATORS
+from faceapi.engine.estimators import AGE_GENDER_ESTIMATORS, EXPRESSION_ESTIMATORS, AgeGender
 from faceapi.engine.models.expression import EXPRESSIONS
-from faceapi.engine.pipeline import FaceAnalysis
+from faceapi.engine.pipeline import Engine, FaceAnalysis, Task
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.settings import Settings
+from tests.conftest import encode
 
 PAYLOAD = bytes(range(256)) * 3 + b"\xfb\xff"  # exercises '+', '/' and padding
 
@@ -122,3 +129,14 @@ def test_facts_written_in_two_places_agree() -> None:
     ]:
         (family,) = get_args(Settings.model_fields[setting].annotation)  # list[Literal[...]]
         assert set(get_args(family)) == set(registry)
+
+
+def test_an_age_is_never_negative(
+    engine: Engine, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """face-api.js's age is a regression: a UTKFace one-year-old, contrast raised, read -0.63."""
+    family = AGE_GENDER_ESTIMATORS[engine.options.age_models[0]]
+    monkeypatch.setattr(family, "estimate", lambda *_, **__: AgeGender(age=-0.63))
+    analysis = engine.analyze(encode(astronaut), frozenset({Task.AGE}))
+    assert analysis.age == 0.0
+    assert age_data(analysis) == {"age": 0}

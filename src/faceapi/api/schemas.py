@@ -25,7 +25,7 @@ class AnalyzeRequest(BaseModel):
 
 
 class AgeData(BaseModel):
-    age: int = Field(description="Approximate age in years (about +/- 5 years).")
+    age: int = Field(ge=0, description="Approximate age in years (about +/- 5 years).")
 
 
 class GenderData(BaseModel):

@@ -187,7 +187,8 @@ class Engine:
                 estimates[estimator] = estimator.estimate(face, age=age, gender=gender)
         result: dict[str, Any] = {}
         if Task.AGE in tasks:
-            result["age"] = float(np.mean([estimates[e].age for e in self._age]))
+            # face-api.js regresses the age without bounds: a baby can come out at -0.6.
+            result["age"] = max(0.0, float(np.mean([estimates[e].age for e in self._age])))
         if Task.GENDER in tasks:
             male = [estimates[e].male_probability for e in self._gender]
             result["male_probability"] = float(np.mean(male))
