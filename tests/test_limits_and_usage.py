@@ -18,7 +18,7 @@ from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService, parse_limits
 from faceapi.services.text import plain_number
 from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
-from faceapi.storage import ApiKeyRecord, KeyLimits, SqlStore, UsageRow
+from faceapi.storage import ApiKeyRecord, KeyLimits, SqlStore, StoreBusyError, UsageRow, sql
 
 AGE, GENDER = "face_age_detection", "face_gender_detection"
 
@@ -141,6 +141,23 @@ def test_rotation_keeps_name_owner_and_limits_and_revokes_the_old_key(store: Sql
         keys.authenticate(old.secret)
     with pytest.raises(ValueError, match="active"):
         keys.rotate(old.record.id)
+
+
+def test_a_rotation_that_fails_leaves_the_old_key_working(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old key was revoked first, on its own: a failure to add the new one left none."""
+    keys = KeyService(store)
+    old = keys.create("site")
+
+    def busy(*_: object) -> None:
+        raise StoreBusyError("the database stayed locked by another process")
+
+    monkeypatch.setattr(sql, "_insert_key", busy)
+    with pytest.raises(StoreBusyError):
+        keys.rotate(old.record.id)
+    assert [key.id for key in keys.list()] == [old.record.id]
+    assert keys.authenticate(old.secret).id == old.record.id
 
 
 def test_a_key_named_before_the_rules_for_names_can_still_be_rotated(store: SqlStore) -> None:

@@ -58,19 +58,9 @@ class KeyService:
         return self._add(name, account_id, limits or KeyLimits())
 
     def _add(self, name: str, account_id: str | None, limits: KeyLimits) -> NewKey:
-        key_id = secrets.token_hex(_ID_BYTES)
-        secret = secrets.token_urlsafe(_SECRET_BYTES)
-        record = ApiKeyRecord(
-            id=key_id,
-            name=name,
-            prefix=f"{KEY_PREFIX}_{key_id}",
-            secret_hash=_hash(secret),
-            created_at=datetime.now(UTC),
-            account_id=account_id,
-            limits=limits,
-        )
-        self._store.add_key(record)
-        return NewKey(record, f"{KEY_PREFIX}_{key_id}_{secret}")
+        new = _new_key(name, account_id, limits)
+        self._store.add_key(new.record)
+        return new
 
     def authenticate(self, key: str) -> ApiKeyRecord:
         """The active record for `key`, or INVALID_API_KEY; timing reveals nothing of the secret.
@@ -105,14 +95,15 @@ class KeyService:
     def rotate(self, key_id: str) -> NewKey:
         """Replace an active key: a new one with its name, owner and limits; the old is revoked.
 
-        Revoking comes first and only one caller can win it, so a rotation submitted twice
-        at once makes one new key, not two. The name is kept as stored, even one that `create`
-        would now refuse.
+        Both happen in one transaction, so a failure cannot leave the owner without a key;
+        only one caller can revoke, so a rotation submitted twice at once makes one new key,
+        not two. The name is kept as stored, even one that `create` would now refuse.
         """
         old = self._store.get_key(key_id)
-        if old is None or not self.revoke(key_id):
+        new = _new_key(old.name, old.account_id, old.limits) if old else None
+        if new is None or not self._store.replace_key(key_id, new.record, datetime.now(UTC)):
             raise ValueError("Only an active key can be rotated; this one is already revoked.")
-        return self._add(old.name, old.account_id, old.limits)
+        return new
 
     def set_limits(self, key_id: str, limits: KeyLimits) -> bool:
         """Replace the key's own limits; False if there is no such key.
@@ -121,6 +112,21 @@ class KeyService:
         """
         _check_limits(limits)
         return self._store.set_key_limits(key_id, limits)
+
+
+def _new_key(name: str, account_id: str | None, limits: KeyLimits) -> NewKey:
+    key_id = secrets.token_hex(_ID_BYTES)
+    secret = secrets.token_urlsafe(_SECRET_BYTES)
+    record = ApiKeyRecord(
+        id=key_id,
+        name=name,
+        prefix=f"{KEY_PREFIX}_{key_id}",
+        secret_hash=_hash(secret),
+        created_at=datetime.now(UTC),
+        account_id=account_id,
+        limits=limits,
+    )
+    return NewKey(record, f"{KEY_PREFIX}_{key_id}_{secret}")
 
 
 def parse_limits(rate_per_second: str, burst: str, monthly_quota: str) -> KeyLimits:

@@ -110,6 +110,11 @@ class Store(Protocol):
         """Mark the key revoked; False if there is no such active key."""
         ...
 
+    def replace_key(self, key_id: str, record: ApiKeyRecord, when: datetime) -> bool:
+        """Revoke the key and add `record` in one transaction, both or neither; False, and
+        nothing added, if there is no such active key."""
+        ...
+
     def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
         """Replace the key's limits; False if there is no such key."""
         ...

@@ -122,18 +122,7 @@ class SqlStore:
 
     def add_key(self, record: ApiKeyRecord) -> None:
         with self._engine.begin() as db:
-            db.execute(
-                api_keys.insert().values(
-                    id=record.id,
-                    name=record.name,
-                    prefix=record.prefix,
-                    secret_hash=record.secret_hash,
-                    created_at=record.created_at,
-                    account_id=record.account_id,
-                    **_limit_columns(record.limits),
-                )
-            )
-            db.execute(rate_limits.insert().values(key_id=record.id, arrival=0.0))
+            _insert_key(db, record)
 
     def get_key(self, key_id: str) -> ApiKeyRecord | None:
         with self._engine.connect() as db:
@@ -149,12 +138,14 @@ class SqlStore:
 
     def revoke_key(self, key_id: str, when: datetime) -> bool:
         with self._engine.begin() as db:
-            result = db.execute(
-                api_keys.update()
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=when)
-            )
-        return result.rowcount == 1
+            return _revoke_key(db, key_id, when)
+
+    def replace_key(self, key_id: str, record: ApiKeyRecord, when: datetime) -> bool:
+        with self._engine.begin() as db:
+            revoked = _revoke_key(db, key_id, when)
+            if revoked:
+                _insert_key(db, record)
+        return revoked
 
     def set_key_limits(self, key_id: str, limits: KeyLimits) -> bool:
         with self._engine.begin() as db:
@@ -478,6 +469,31 @@ def _take_token(
         return None
     current = db.execute(sa.select(arrival).where(row)).scalar_one()
     return max(0.0, current - now - tolerance)
+
+
+def _insert_key(db: Connection, record: ApiKeyRecord) -> None:
+    db.execute(
+        api_keys.insert().values(
+            id=record.id,
+            name=record.name,
+            prefix=record.prefix,
+            secret_hash=record.secret_hash,
+            created_at=record.created_at,
+            account_id=record.account_id,
+            **_limit_columns(record.limits),
+        )
+    )
+    db.execute(rate_limits.insert().values(key_id=record.id, arrival=0.0))
+
+
+def _revoke_key(db: Connection, key_id: str, when: datetime) -> bool:
+    """Revoke the key if it is active; only one of several callers at once can."""
+    result = db.execute(
+        api_keys.update()
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=when)
+    )
+    return result.rowcount == 1
 
 
 def _set_disabled_at(db: Connection, account_id: str, when: datetime | None) -> bool:
