@@ -377,6 +377,24 @@ def test_chunked_body_over_the_limit_is_refused(
     assert client.get("/readyz").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("settings", "image_bytes", "code"),
+    [({}, 11_000_000, 2005), ({}, 11_000_001, 2006), ({"max_image_bytes": 300_000}, 300_001, 2006)],
+)
+def test_the_largest_image_in_line_broken_base64_reaches_the_image_limit(
+    make_client: AppFactory, settings: dict, image_bytes: int, code: int
+) -> None:
+    """The body limit follows the image limit: with the two set apart, an image within its
+    limit, sent base64 with CRLF line breaks, was refused as too large a body (1005)."""
+    client = make_client(**settings)
+    key = KeyService(client.app.state.services.store).create("large").secret
+    image = b"\xff\xd8\xff" + bytes(image_bytes - 3)  # a JPEG's signature, then nothing
+    encoded = base64.b64encode(image).decode()
+    wrapped = "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    answer = client.post(AGE, json=_json("data:image/jpeg;base64," + wrapped, key)).json()
+    assert answer["code"] == code, answer["message"]
+
+
 def post_status(client: TestClient, key: str, image: bytes) -> str:
     return client.post(AGE, json=_json(b64(image), key)).json()["result"]
 
