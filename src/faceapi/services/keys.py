@@ -67,6 +67,18 @@ class KeyService:
 
         A valid key of a disabled account gets ACCOUNT_DISABLED, from the next request on.
         """
+        record = self.find_active(key)
+        if record is None:
+            raise FaceApiError(ErrorCode.INVALID_API_KEY)
+        if record.account_id is not None:
+            owner = self._store.get_account(record.account_id)
+            if owner is None or not owner.active:
+                raise FaceApiError(ErrorCode.ACCOUNT_DISABLED)
+        return record
+
+    def find_active(self, key: str) -> ApiKeyRecord | None:
+        """The record of `key` if it is a valid, unrevoked key; timing reveals nothing of the
+        secret. Its owner is not checked."""
         if not key.isascii():  # never a key, and a lone surrogate ("\ud800") cannot be hashed
             key = ""
         prefix, _, rest = key.partition("_")
@@ -75,11 +87,7 @@ class KeyService:
         # Compare even when the id is unknown, so that case costs the same time.
         expected = record.secret_hash if record else _hash("")
         if not hmac.compare_digest(expected, _hash(secret)) or not record or not record.active:
-            raise FaceApiError(ErrorCode.INVALID_API_KEY)
-        if record.account_id is not None:
-            owner = self._store.get_account(record.account_id)
-            if owner is None or not owner.active:
-                raise FaceApiError(ErrorCode.ACCOUNT_DISABLED)
+            return None
         return record
 
     def get(self, key_id: str) -> ApiKeyRecord | None:

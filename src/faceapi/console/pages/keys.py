@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from faceapi.console.guards import SignedIn
 from faceapi.console.rendering import confirmation, render
 from faceapi.console.state import FormText, console_of, redirect, url
-from faceapi.errors import FaceApiError
 from faceapi.services.keys import NewKey
 from faceapi.storage import AccountRecord, ApiKeyRecord
 
@@ -82,10 +81,7 @@ def show_once(request: Request, account: SignedIn, replaced: str = "") -> Respon
     reload finds none and leads back to the keys. It is never cached (see headers.py)."""
     keys = console_of(request).services.keys
     secret = request.cookies.get(NEW_KEY_COOKIE, "")
-    try:
-        record: ApiKeyRecord | None = keys.authenticate(secret)
-    except FaceApiError:  # no cookie: shown already
-        record = None
+    record = keys.find_active(secret)  # None without the cookie: shown already
     response: Response
     if record is None or not (record.account_id == account.id or account.is_admin):
         response = redirect(request, "settings")
