@@ -130,7 +130,8 @@ class ErrorCode(IntEnum):
     NO_FACE_FOUND = (
         3001,
         422,
-        "No face was found in the image. Send a photo in which a face is clearly visible.",
+        "No face was found in the image. Send a photo in which a face is clearly visible "
+        "and upright.",
     )
     FACE_TOO_SMALL = (
         3002,

@@ -164,16 +164,16 @@ class Engine:
             return self._attributes(face, tasks, 1)
         with watch.stage("detect"):
             found = self._detector.detect(decoded.pixels)
-        if not found:
+        if not found.faces:
             raise FaceApiError(ErrorCode.NO_FACE_FOUND)
-        largest = found[0]
+        largest = found.faces[0]
         side = round(min(largest.width, largest.height) / decoded.scale)  # in the file's pixels
         if side < self.options.min_face_side:
             raise FaceApiError(
                 ErrorCode.FACE_TOO_SMALL, size=side, minimum=self.options.min_face_side
             )
-        face = DetectedFace(decoded.pixels, largest, self._aligner, watch)
-        return self._attributes(face, tasks, len(found))
+        face = DetectedFace(found.image, largest, self._aligner, watch)
+        return self._attributes(face, tasks, len(found.faces))
 
     def _attributes(
         self, face: FaceInputs, tasks: frozenset[Task], faces_found: int
