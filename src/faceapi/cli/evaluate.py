@@ -53,6 +53,13 @@ CONCURRENCY = (1, 2, 4, 8, 16)
     help="Images are tight face crops (FER2013): skip the detector, the whole frame is the face.",
 )
 @click.option(
+    "--turn",
+    type=click.Choice(["0", "90", "180", "270"]),
+    default="0",
+    help="Turn every image this many degrees anticlockwise, as a photo stored turned without "
+    "an EXIF tag would arrive (our engine only).",
+)
+@click.option(
     "--peer",
     "peers",
     multiple=True,
@@ -69,9 +76,12 @@ def evaluate(
     seed: int,
     workers: int,
     crops: bool,
+    turn: str,
     peers: tuple[str, ...],
 ) -> None:
     """Measure accuracy and time per stage on DATASET_DIR (a folder with labels.csv)."""
+    if turn != "0" and peers:
+        raise click.UsageError("--turn measures our engine only; leave out --peer")
     try:
         dataset = load_dataset(dataset_dir, split=split, limit=limit, seed=seed)
     except DatasetError as error:
@@ -84,13 +94,18 @@ def evaluate(
     click.echo(f"{dataset.name}: {len(images):,} images, labels {', '.join(dataset.columns)}")
     try:
         runs = [
-            run_system(SystemSpec(kind, tasks, crops), images, workers)
+            run_system(SystemSpec(kind, tasks, crops, int(turn)), images, workers)
             for kind in dict.fromkeys((OURS, *peers))
         ]
     except (ModelUnavailableError, FaceApiJsError) as error:
         raise click.ClickException(str(error)) from error
     report = build_report(
-        command=_command_line(context), dataset=dataset, crops=crops, workers=workers, runs=runs
+        command=_command_line(context),
+        dataset=dataset,
+        crops=crops,
+        turn=int(turn),
+        workers=workers,
+        runs=runs,
     )
     folder = out or Path("reports") / dataset.name.replace("/", "-")
     written = write_outputs(folder, report, dataset, runs)

@@ -31,7 +31,13 @@ ATTRIBUTES = ("age", "gender", "gender_probability", "expression")
 
 
 def build_report(
-    *, command: str, dataset: Dataset, crops: bool, workers: int, runs: Sequence[SystemRun]
+    *,
+    command: str,
+    dataset: Dataset,
+    crops: bool,
+    turn: int,
+    workers: int,
+    runs: Sequence[SystemRun],
 ) -> Metrics:
     """Everything measured; `runs[0]` is ours, the rest are peers compared with it."""
     ours, *peers = runs
@@ -49,7 +55,12 @@ def build_report(
             "limit": dataset.limit,
             "seed": dataset.seed,
         },
-        "options": {"crops": crops, "workers": workers, "peers": [peer.name for peer in peers]},
+        "options": {
+            "crops": crops,
+            "turn": turn,
+            "workers": workers,
+            "peers": [peer.name for peer in peers],
+        },
         "versions": _versions(runs),
         "systems": systems,
         "comparisons": {

@@ -41,6 +41,12 @@ def render(report: Metrics, plot_files: Sequence[str]) -> str:
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
+def _turned(degrees: int) -> list[str]:
+    if not degrees:
+        return []
+    return [f"- Every image turned {degrees} degrees anticlockwise, without an EXIF tag (`--turn`)"]
+
+
 def _header(report: Metrics) -> str:
     dataset, options = report["dataset"], report["options"]
     sample = f"{dataset['sample_size']:,} of {dataset['rows']:,} rows"
@@ -53,6 +59,7 @@ def _header(report: Metrics) -> str:
         f"- Dataset: `{dataset['path']}`, {sample}; labels: {', '.join(dataset['labels'])}",
         f"- Detector: {DETECTOR[options['crops']]}; workers: {options['workers']}; "
         f"created {report['created']}",
+        *_turned(options["turn"]),
         f"- Versions: {_inline(report['versions']['packages'])}",
         f"- Our engine (settings, e.g. FACEAPI_AGE_MODELS): {_engine(report['versions'])}",
         "",

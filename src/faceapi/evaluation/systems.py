@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from PIL import Image, ImageOps
 
 from faceapi.api.contract import gender_data
 from faceapi.engine.pipeline import Engine, Task
@@ -57,6 +60,7 @@ class SystemSpec:
     kind: str
     tasks: frozenset[Task]
     crop: bool
+    turn: int = 0  # degrees anticlockwise each image is turned, without EXIF (ours only)
 
 
 class System(Protocol):
@@ -74,15 +78,19 @@ class FaceApiSystem:
 
     name = OURS
 
-    def __init__(self, tasks: frozenset[Task], crop: bool) -> None:
+    def __init__(self, tasks: frozenset[Task], crop: bool, turn: int = 0) -> None:
         settings = Settings()
         self._engine = Engine.load(settings.npm_models_dir, settings.engine_options())
         self._tasks = tasks
         self._crop = crop
+        self._turn = turn
 
     def analyze(self, image: Path) -> Outcome:
+        data = image.read_bytes()
+        if self._turn:
+            data = _turned_png(data, self._turn)
         try:
-            analysis = self._engine.analyze(image.read_bytes(), self._tasks, crop=self._crop)
+            analysis = self._engine.analyze(data, self._tasks, crop=self._crop)
         except FaceApiError as error:
             return Outcome(error=error.code.name)
         gender = {} if analysis.male_probability is None else gender_data(analysis)
@@ -140,8 +148,17 @@ def tasks_for(columns: Iterable[str]) -> frozenset[Task]:
 
 def build_system(spec: SystemSpec) -> System:
     if spec.kind == OURS:
-        return FaceApiSystem(spec.tasks, spec.crop)
+        return FaceApiSystem(spec.tasks, spec.crop, spec.turn)
     return PeerSystem(PEERS[spec.kind].start(), spec.crop)
+
+
+def _turned_png(data: bytes, degrees: int) -> bytes:
+    """The picture as shown (EXIF orientation applied), turned, as a PNG without EXIF."""
+    with Image.open(io.BytesIO(data)) as picture:
+        upright = ImageOps.exif_transpose(picture.convert("RGB"))
+    buffer = io.BytesIO()
+    upright.rotate(degrees, expand=True).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _most_probable(probabilities: dict[str, float] | None) -> str | None:
