@@ -25,6 +25,7 @@ from faceapi.engine.faces import CroppedFace, DetectedFace, FaceInputs, Stopwatc
 from faceapi.engine.manifest import ModelStore
 from faceapi.engine.models.expression import EXPRESSIONS
 from faceapi.engine.models.retinaface import RetinaFace
+from faceapi.engine.upright import upright_face
 from faceapi.errors import ErrorCode, FaceApiError
 
 
@@ -163,17 +164,16 @@ class Engine:
             face = CroppedFace(decoded.pixels, self._aligner, watch)
             return self._attributes(face, tasks, 1)
         with watch.stage("detect"):
-            found = self._detector.detect(decoded.pixels)
-        if not found.faces:
+            found = upright_face(self._detector, decoded.pixels)
+        if found is None:
             raise FaceApiError(ErrorCode.NO_FACE_FOUND)
-        largest = found.faces[0]
-        side = round(min(largest.width, largest.height) / decoded.scale)  # in the file's pixels
+        side = round(min(found.face.width, found.face.height) / decoded.scale)  # file's pixels
         if side < self.options.min_face_side:
             raise FaceApiError(
                 ErrorCode.FACE_TOO_SMALL, size=side, minimum=self.options.min_face_side
             )
-        face = DetectedFace(found.image, largest, self._aligner, watch)
-        return self._attributes(face, tasks, len(found.faces))
+        face = DetectedFace(found.image, found.face, self._aligner, watch)
+        return self._attributes(face, tasks, found.faces_found)
 
     def _attributes(
         self, face: FaceInputs, tasks: frozenset[Task], faces_found: int
