@@ -166,7 +166,7 @@ def _limit_lines(output: str) -> dict[str, str]:
 
 
 def test_backup_then_restore_as_the_readme_says(run: Invoke, tmp_path: Path) -> None:
-    assert "there is no database" in run("backup", str(tmp_path / "early.sqlite3"), code=1)
+    assert "there is no Face API database" in run("backup", str(tmp_path / "early.sqlite3"), code=1)
     assert not (tmp_path / "cli.sqlite3").exists()  # nothing made by asking
     key_id = run("keys", "create", "--name", "shop").split()[2]
     backup = tmp_path / "backup.sqlite3"

@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -305,9 +306,17 @@ def test_a_backup_never_overwrites_and_leaves_nothing_behind_when_refused(
 
 
 def test_opening_without_create_refuses_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(StoreUnavailableError, match=r"there is no database at .*absent"):
+    with pytest.raises(StoreUnavailableError, match=r"there is no Face API database at .*absent"):
         open_store(f"sqlite:///{tmp_path / 'absent.sqlite3'}", create=False)
     assert not (tmp_path / "absent.sqlite3").exists()
+    other = tmp_path / "other.db"  # another program's database is left exactly as it is
+    with closing(sqlite3.connect(other)) as db:
+        db.execute("CREATE TABLE notes (text)")
+    before = other.read_bytes()
+    with pytest.raises(StoreUnavailableError, match="there is no Face API database"):
+        open_store(f"sqlite:///{other}", create=False)
+    assert other.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
 
 
 def test_writes_resume_at_once_when_a_read_only_database_becomes_writable(

@@ -29,10 +29,11 @@ _ENGINE = EngineOptions()
 
 
 def base64_body_bytes(image_bytes: int) -> int:
-    """A JSON body carrying an image of `image_bytes` in base64 with CRLF every 76 characters
-    (escaped in JSON as 4 bytes), the prefix, the key and the JSON around them."""
+    """A JSON body carrying an image of `image_bytes` in base64, line breaks and JSON escapes
+    included (CRLF every 64 characters, escaped as 4 bytes, is 6.25% more; "/" written "\\/",
+    about 1.6%), with room for the prefix, the key and the JSON around them."""
     encoded = 4 * math.ceil(image_bytes / 3)
-    return encoded + 4 * math.ceil(encoded / 76) + 65_536
+    return math.ceil(encoded * 1.125) + 65_536
 
 
 class Settings(BaseSettings):
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
         ge=1024,
         description=(
             "Largest request body; unless set, room for an image of max_image_bytes in base64 "
-            "with a line break every 76 characters, and 64 KB more."
+            "with line breaks and JSON escapes (12.5% more), and 64 KB more."
         ),
     )
     body_timeout_seconds: float = Field(

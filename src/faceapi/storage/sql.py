@@ -6,6 +6,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Collection
+from contextlib import closing
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -320,7 +321,9 @@ class SqlStore:
         partial = Path(name)
         try:
             _copy_sqlite(self._engine, partial)
-            partial.replace(destination)  # whole or not at all
+            os.link(partial, destination)  # whole or not at all, and never over another file
+        except FileExistsError as error:
+            raise StoreUnavailableError(f"{destination} exists; name a new file") from error
         finally:
             partial.unlink(missing_ok=True)
 
@@ -370,8 +373,8 @@ def open_store(url: str, *, create: bool = True) -> SqlStore:
     if backend not in _UPSERT_DIALECTS:
         raise StoreUnavailableError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
     sqlite_file = _sqlite_file(parsed)
-    if not create and sqlite_file and not sqlite_file.exists():
-        raise StoreUnavailableError(f"there is no database at {sqlite_file}")
+    if not create and sqlite_file and not _holds_our_tables(sqlite_file):
+        raise StoreUnavailableError(f"there is no Face API database at {sqlite_file}")
     try:
         engine = sa.create_engine(parsed)
     except ModuleNotFoundError as error:
@@ -418,6 +421,18 @@ def without_password(url: str) -> str:
         return sa.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return url  # not a URL at all; open_store refuses it
+
+
+def _holds_our_tables(path: Path) -> bool:
+    """Whether the file is a SQLite database with our keys table, read without changing it."""
+    if not path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'"
+            return db.execute(query).fetchone() is not None
+    except sqlite3.Error:
+        return False
 
 
 def _sqlite_file(url: sa.URL) -> Path | None:
