@@ -53,22 +53,22 @@ class Found:
 class FaceDetector:
     def __init__(self, model: RetinaFace, options: DetectorOptions) -> None:
         self.model = model
-        self.options = options
+        self._options = options
 
     def detect(self, image: NDArray[np.uint8]) -> Found:
         """All faces in `image`, largest first, and the look that found them."""
-        options = self.options
+        options = self._options
         search = Search(options.max_side, options.score_threshold)
-        faces = self.search(image, search)
+        faces = self._search(image, search)
         retry_side = min(max(image.shape[:2]), options.retry_max_side)
         if not faces and retry_side >= RETRY_MIN_GAIN * options.max_side:
             search = Search(retry_side, max(options.score_threshold, RETRY_SCORE_THRESHOLD))
-            faces = self.search(image, search)
+            faces = self._search(image, search)
         return Found(faces, search)
 
-    def search(self, image: NDArray[np.uint8], search: Search) -> list[Detection]:
+    def _search(self, image: NDArray[np.uint8], search: Search) -> list[Detection]:
         """Faces in `image` seen at `search.max_side`, in `image`'s pixels, largest first."""
-        scale = min(1.0, search.max_side / max(image.shape[:2]))
+        scale = scale_for(image, search.max_side)
         return self.search_scaled(scaled(image, scale), scale, search.score_threshold)
 
     def search_scaled(
@@ -76,9 +76,14 @@ class FaceDetector:
     ) -> list[Detection]:
         """Faces in `small`, an image scaled by `scale`, in the unscaled image's pixels."""
         contiguous = np.ascontiguousarray(small)
-        found = self.model.detect(contiguous, score_threshold, self.options.nms_threshold)
+        found = self.model.detect(contiguous, score_threshold, self._options.nms_threshold)
         faces = [face.scaled(1 / scale) for face in found] if scale < 1.0 else found
         return sorted(faces, key=lambda face: face.area, reverse=True)
+
+
+def scale_for(image: NDArray[np.uint8], max_side: int) -> float:
+    """The scale that brings `image`'s longer side to `max_side`, never above 1."""
+    return min(1.0, max_side / max(image.shape[:2]))
 
 
 def scaled(image: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]:

@@ -362,7 +362,8 @@ def _create_schema(engine: Engine, attempts: int = 3) -> None:
 
 def open_store(url: str, *, create: bool = True) -> SqlStore:
     """Open the store at a SQLAlchemy URL, or raise StoreUnavailableError saying why it cannot
-    be. Missing tables are made; without `create`, a SQLite file must already exist."""
+    be. Missing tables are made; without `create`, a SQLite file must already hold ours and
+    is not touched otherwise."""
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as error:  # its text would repeat the URL, password and all
