@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from faceapi.engine.align import FaceAligner
 from faceapi.engine.manifest import ModelSource, ModelStore, ModelUnavailableError
 from faceapi.engine.pipeline import ChosenFamilies, Engine, EngineOptions
 from faceapi.settings import Settings
@@ -59,6 +58,18 @@ def test_another_package_version_is_refused(tmp_path: Path) -> None:
         npm_store(tmp_path, installed_version="1.0.1").verified_paths("net")
 
 
+class RecordingStore(ModelStore):
+    """A store that notes the id of every model whose files a loader actually reads."""
+
+    def __init__(self, sources: dict[str, ModelSource], npm_root: Path) -> None:
+        super().__init__(sources, npm_root)
+        self.read_ids: set[str] = set()
+
+    def _verified_bytes(self, model_id: str, path: str) -> bytes:
+        self.read_ids.add(model_id)
+        return super()._verified_bytes(model_id, path)
+
+
 @pytest.mark.parametrize(
     "families",
     [
@@ -68,10 +79,9 @@ def test_another_package_version_is_refused(tmp_path: Path) -> None:
 )
 def test_start_up_checks_exactly_the_models_the_engine_then_loads(families: dict) -> None:
     options = EngineOptions(**families)
-    npm_root = Settings().npm_models_dir
-    engine = Engine.load(npm_root, options)
-    loaded = {model["id"] for model in engine.describe_models()} | {FaceAligner.MANIFEST_ID}
-    assert ChosenFamilies.of(options).manifest_ids == loaded
+    store = RecordingStore.from_manifest(Settings().npm_models_dir)
+    Engine(store, options)
+    assert store.read_ids == ChosenFamilies.of(options).manifest_ids
 
 
 def test_an_unknown_family_is_named() -> None:
