@@ -61,7 +61,24 @@ def trickled(every: float) -> Upload:
     return receive
 
 
-def request(app: ASGIApp, path: str, content_type: bytes, upload: Upload) -> Answer:
+def sent_in(pieces: int) -> tuple[Upload, list[int]]:
+    """A body of `pieces` pieces sent at once, and a list that counts the pieces read."""
+    read: list[int] = []
+
+    async def receive() -> Message:
+        read.append(len(read))
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": len(read) < pieces}
+
+    return receive, read
+
+
+def request(
+    app: ASGIApp,
+    path: str,
+    content_type: bytes,
+    upload: Upload,
+    extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> Answer:
     messages: list[Message] = []
 
     async def send(message: Message) -> None:
@@ -81,6 +98,7 @@ def request(app: ASGIApp, path: str, content_type: bytes, upload: Upload) -> Ans
             (b"host", b"testserver"),
             (b"content-type", content_type),
             (b"content-length", b"100000"),
+            *extra_headers,
         ],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
@@ -116,6 +134,38 @@ def test_a_body_refused_before_it_is_read_closes_the_connection(make_client: App
     app = make_client().app
     answer = request(app, AGE, b"text/plain", stalled(b"hello"))
     assert json.loads(answer.body)["code"] == ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert answer.headers["connection"] == "close"
+
+
+def test_a_body_refused_unread_is_read_to_its_end_before_the_answer(
+    make_client: AppFactory,
+) -> None:
+    """Clients that send all before reading would otherwise get a reset, not the answer."""
+    upload, read = sent_in(pieces=5)
+    answer = request(make_client().app, AGE, b"text/plain", upload)
+    assert json.loads(answer.body)["code"] == ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert len(read) == 5
+    assert "connection" not in answer.headers  # the body is all in: the connection can stay
+
+
+def test_a_client_waiting_for_100_continue_is_not_asked_for_a_refused_body(
+    make_client: AppFactory,
+) -> None:
+    upload, read = sent_in(pieces=5)
+    expect = ((b"expect", b"100-continue"),)
+    answer = request(make_client().app, AGE, b"text/plain", upload, expect)
+    assert json.loads(answer.body)["code"] == ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert read == []
+    assert answer.headers["connection"] == "close"
+
+
+def test_no_more_than_four_times_the_limit_is_read_to_drain_a_refused_body(
+    make_client: AppFactory,
+) -> None:
+    upload, read = sent_in(pieces=100)  # 100,000 bytes
+    answer = request(make_client(max_body_bytes=2000).app, AGE, JSON, upload)
+    assert json.loads(answer.body)["code"] == ErrorCode.BODY_TOO_LARGE
+    assert len(read) == 8
     assert answer.headers["connection"] == "close"
 
 

@@ -6,6 +6,7 @@ import base64
 import json
 import socket
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import httpx
@@ -106,6 +107,38 @@ def test_a_stalled_upload_is_answered_and_cut_off(server: Server) -> None:
     assert json.loads(body)["code"] == ErrorCode.BODY_TIMEOUT
     assert BODY_TIMEOUT <= waited < BODY_TIMEOUT + 5
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "size", "code"),
+    [
+        (
+            "/faceapi/v1/face_age_detection",
+            "text/plain",
+            8_000_000,
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "/faceapi/v1/face_age_detection",
+            "application/json",
+            20_000_000,
+            ErrorCode.BODY_TOO_LARGE,
+        ),
+        ("/faceapi/v1/nope", "application/json", 8_000_000, ErrorCode.NOT_FOUND),
+    ],
+    ids=["wrong-type", "too-large", "unknown-path"],
+)
+def test_a_large_body_refused_unread_still_gets_its_envelope(
+    server: Server, path: str, content_type: str, size: int, code: ErrorCode
+) -> None:
+    """Most clients send the whole body before reading the answer; a server that closes with
+    the body unread resets the connection, and those clients never saw the envelope."""
+    body = b'{"image": "' + b"A" * size + b'", "api_key": "x"}'
+    sent = urllib.request.Request(
+        f"{server.url}{path}", data=body, headers={"Content-Type": content_type}
+    )
+    with urllib.request.urlopen(sent, timeout=30) as answer:
+        assert json.loads(answer.read())["code"] == code
 
 
 def test_an_oversized_request_head_is_refused_at_once(server: Server) -> None:

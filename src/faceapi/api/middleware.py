@@ -26,6 +26,9 @@ _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SCHEME_AND_HOST = r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*"
 _ABSOLUTE_FORM = re.compile(_SCHEME_AND_HOST)
 _RAW_ABSOLUTE_FORM = re.compile(_SCHEME_AND_HOST.encode())
+# How long and how much of an unread body to drop before answering (see _LimitedBody.drain).
+DRAIN_IDLE_SECONDS = 1.0
+DRAIN_LIMIT_FACTOR = 4
 
 
 class RequestContextMiddleware:
@@ -65,6 +68,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
                 response_headers["X-Request-ID"] = request_id
+                await body.drain()
                 # Answered before the whole body came in (refused, or cut off), uvicorn
                 # would keep the connection for the rest, and every byte the client sends
                 # restarts its keep-alive timer, so a slow client could hold it.
@@ -139,12 +143,16 @@ class _LimitedBody:
         declared = headers.get("content-length", "")
         self._declared = int(declared) if declared.isascii() and declared.isdigit() else 0
         self.complete = "transfer-encoding" not in headers and self._declared == 0
+        # Until the app first asks for the body, uvicorn has not said "100 Continue", so a
+        # client that asked to be told has sent none of it and must not be asked for it now.
+        self._awaits_continue = headers.get("expect", "").lower() == "100-continue"
 
     async def receive(self) -> Message:
         if self.complete:  # only a disconnect can follow, whenever the client leaves
             return await self._receive()
         if self._declared > self._max_bytes:
             raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self._max_bytes)
+        self._awaits_continue = False
         with anyio.move_on_after(self._deadline - anyio.current_time()) as waiting:
             message = await self._receive()
         if waiting.cancelled_caught:
@@ -155,3 +163,23 @@ class _LimitedBody:
                 raise FaceApiError(ErrorCode.BODY_TOO_LARGE, limit=self._max_bytes)
             self.complete = not message.get("more_body", False)
         return message
+
+    async def drain(self) -> None:
+        """Read and drop what is left of a body the app answers without reading.
+
+        Most clients send the whole body before they read the answer, and closing a
+        connection with bytes unread resets it, so those clients would see a reset instead
+        of the answer. The reading stops at the body's time limit, after DRAIN_IDLE_SECONDS
+        without a byte, or after DRAIN_LIMIT_FACTOR times the size limit; the connection is
+        then closed unread.
+        """
+        budget = DRAIN_LIMIT_FACTOR * self._max_bytes
+        while not self.complete and not self._awaits_continue and budget > 0:
+            idle = min(DRAIN_IDLE_SECONDS, self._deadline - anyio.current_time())
+            message: Message | None = None
+            with anyio.move_on_after(idle):
+                message = await self._receive()
+            if message is None or message["type"] != "http.request":
+                return
+            budget -= len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
