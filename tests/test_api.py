@@ -607,3 +607,15 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     for other in ("redoc.standalone.js", "..%2F__init__.py"):  # only Swagger UI's own files
         assert client.get(f"/docs/assets/{other}").json()["code"] == ErrorCode.NOT_FOUND
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["http-200", "strict-http"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/faceapi/v1/models"])
+def test_load_balancer_checks_may_use_head(
+    make_client: AppFactory, strict: bool, path: str
+) -> None:
+    client = make_client(strict_http_status=strict)
+    response = client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-length"] == client.get(path).headers["content-length"]

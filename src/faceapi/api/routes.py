@@ -54,15 +54,20 @@ def add_routes(app: FastAPI) -> None:
             responses={200: _response_doc(endpoint), **_strict_error_docs(endpoint)},
             openapi_extra={"requestBody": REQUEST_DOC},
         )
-    app.add_api_route(f"{API_PREFIX}/models", list_models, methods=["GET"], tags=["service"])
-    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["service"])
-    app.add_api_route(
-        "/readyz",
-        readyz,
-        methods=["GET"],
-        tags=["service"],
-        responses={503: {"description": "The database does not answer."}},
+    _add_reading_route(app, f"{API_PREFIX}/models", list_models)
+    _add_reading_route(app, "/healthz", healthz)
+    _add_reading_route(
+        app, "/readyz", readyz, responses={503: {"description": "The database does not answer."}}
     )
+
+
+def _add_reading_route(
+    app: FastAPI, path: str, handler: Callable[..., Awaitable[Any]], **documented: Any
+) -> None:
+    """A GET route that answers HEAD too, as HTTP requires and load balancers' checks expect;
+    HEAD stays out of the OpenAPI document, where it would repeat GET's operation id."""
+    app.add_api_route(path, handler, methods=["GET"], tags=["service"], **documented)
+    app.add_api_route(path, handler, methods=["HEAD"], include_in_schema=False)
 
 
 def _analysis_handler(endpoint: Endpoint) -> Handler:
