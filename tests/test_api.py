@@ -123,6 +123,22 @@ def test_a_repeated_field_is_named_as_written_in_json(client: TestClient) -> Non
     assert 'The field "a\\"b" appears' in response["message"]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_python_s_json_extensions_are_not_json(client: TestClient, constant: str) -> None:
+    for body in (constant, f'{{"image": "", "api_key": "k", "extra": {constant}}}'):
+        response = client.post(AGE, content=body, headers=JSON_TYPE).json()
+        assert response["code"] == ErrorCode.INVALID_JSON, body
+
+
+def test_a_long_number_in_an_extra_field_is_valid_json(
+    client: TestClient, api_key: str, astronaut: np.ndarray
+) -> None:
+    """Python's int() refuses over 4,300 digits; JSON sets no such limit."""
+    image = json.dumps(b64(encode(astronaut)))
+    body = f'{{"image": {image}, "api_key": "{api_key}", "extra": {"1" * 5000}}}'
+    assert client.post(AGE, content=body, headers=JSON_TYPE).json()["result"] == "Ok"
+
+
 def test_a_content_type_sent_twice_is_refused(client: TestClient, api_key: str) -> None:
     headers = [("Content-Type", "application/json"), ("Content-Type", "text/plain")]
     response = client.post(AGE, content=json.dumps(_json("", api_key)), headers=headers)

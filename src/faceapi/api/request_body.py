@@ -52,7 +52,22 @@ def _parse_json(raw: bytes) -> Any:
     json.loads keeps the last of two "api_key"s; a proxy or log reading the first would then
     see another key than the one served, so neither is guessed at.
     """
-    return json.loads(raw, object_pairs_hook=_unique_fields)
+    return json.loads(
+        raw,
+        object_pairs_hook=_unique_fields,
+        parse_constant=_not_json,  # NaN and Infinity: Python's extension, not JSON
+        parse_float=_any_number,
+        parse_int=_any_number,
+    )
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _any_number(digits: str) -> float:
+    """No field of ours is a number, and int() refuses over 4,300 digits, valid as they are."""
+    return float(digits)
 
 
 def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
