@@ -100,6 +100,45 @@ def test_sign_in_is_throttled_per_account(accounts: AccountService) -> None:
     assert accounts.authenticate("bob@example.com", PASSWORD, "10.0.0.99").email.startswith("bob")
 
 
+def test_only_wrong_passwords_use_up_the_throttles(accounts: AccountService) -> None:
+    ada = accounts.create("ada@example.com", PASSWORD)
+    for _ in range(ADDRESS_THROTTLE.burst + 1):  # more than either budget holds
+        assert accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1") == ada
+    changed = accounts.change_password(ada, PASSWORD, "another good password")
+    for attempt in range(ACCOUNT_THROTTLE.burst):
+        with pytest.raises(WrongCredentialsError):
+            accounts.change_password(changed, f"guess {attempt}", "yet another password")
+    with pytest.raises(SignInThrottledError):  # the page shares the account's budget
+        accounts.authenticate("ada@example.com", "another good password", "10.0.0.1")
+
+
+def test_a_right_password_does_not_clear_earlier_failures(accounts: AccountService) -> None:
+    """Else the owner's every sign-in would hand someone guessing five more tries."""
+    accounts.create("ada@example.com", PASSWORD)
+    for attempt in range(ACCOUNT_THROTTLE.burst - 1):
+        with pytest.raises(WrongCredentialsError):
+            accounts.authenticate("ada@example.com", f"guess {attempt}", "10.0.0.1")
+    assert accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1")
+    with pytest.raises(WrongCredentialsError):
+        accounts.authenticate("ada@example.com", "one more guess", "10.0.0.1")
+    with pytest.raises(SignInThrottledError):
+        accounts.authenticate("ada@example.com", PASSWORD, "10.0.0.1")
+
+
+def test_attempts_refused_by_the_account_throttle_cost_the_address_nothing(
+    accounts: AccountService,
+) -> None:
+    accounts.create("ada@example.com", PASSWORD)
+    accounts.create("bob@example.com", PASSWORD)
+    for attempt in range(ACCOUNT_THROTTLE.burst):
+        with pytest.raises(WrongCredentialsError):
+            accounts.authenticate("ada@example.com", f"guess {attempt}", f"10.0.0.{attempt}")
+    for _ in range(ADDRESS_THROTTLE.burst):
+        with pytest.raises(SignInThrottledError):
+            accounts.authenticate("ada@example.com", PASSWORD, "192.0.2.7")
+    assert accounts.authenticate("bob@example.com", PASSWORD, "192.0.2.7")
+
+
 def test_sign_in_is_throttled_per_address(accounts: AccountService) -> None:
     """Spraying guesses over many accounts from one address is slowed down too."""
     for number in range(ADDRESS_THROTTLE.burst):

@@ -283,6 +283,18 @@ def test_sign_in_is_throttled_with_retry_after(app: FastAPI) -> None:
     assert "Too many attempts" in throttled.text
 
 
+def test_signing_in_again_and_again_is_never_throttled(app: FastAPI) -> None:
+    app.state.services.accounts.create("ada@example.com", PASSWORD)
+    client = browser(app)
+    for _ in range(ACCOUNT_THROTTLE.burst + 1):
+        signed_in = sign_in(client, "ada@example.com")
+        assert signed_in.history[0].status_code == 303
+        assert signed_in.url.path == "/console/settings"
+    changed = submit(client, "/console/account/password", current=PASSWORD, new="a new passphrase")
+    assert changed.status_code == 200
+    assert "Password changed" in changed.text
+
+
 def test_changing_the_password_signs_out_every_other_session(app: FastAPI) -> None:
     laptop, phone = browser(app), browser(app)
     sign_up(laptop, "ada@example.com")

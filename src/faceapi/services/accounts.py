@@ -92,11 +92,11 @@ class AccountService:
     def authenticate(self, email: str, password: str, address: str) -> AccountRecord:
         """The account, if the password is right; throttled per address, then per account."""
         email = normalize_email(email)
-        self._throttle(ADDRESS_THROTTLE, address)
-        self._throttle(ACCOUNT_THROTTLE, email)
         account = self._store.find_account(email)
         # An unknown email costs a hash too, so timing does not tell which emails exist.
-        if not self._verify(account.password_hash if account else self._decoy, password):
+        password_hash = account.password_hash if account else self._decoy
+        limits = ((ADDRESS_THROTTLE, address), (ACCOUNT_THROTTLE, email))
+        if not self._check(password_hash, password, limits):
             raise WrongCredentialsError("Wrong email or password.")
         assert account is not None
         if not account.active:
@@ -107,8 +107,7 @@ class AccountService:
 
     def change_password(self, account: AccountRecord, current: str, new: str) -> AccountRecord:
         """Set a new password and end every session of the account (the caller may start one)."""
-        self._throttle(ACCOUNT_THROTTLE, account.email)
-        if not self._verify(account.password_hash, current):
+        if not self._check(account.password_hash, current, ((ACCOUNT_THROTTLE, account.email),)):
             raise WrongCredentialsError("The current password is wrong.")
         _check_password(new, account.email)
         # The slow hash comes first; the new hash and the end of every session are then one
@@ -145,6 +144,34 @@ class AccountService:
         )
         return replace(account, password_hash=password_hash)
 
+    def _check(
+        self, password_hash: str, password: str, limits: tuple[tuple[Throttle, str], ...]
+    ) -> bool:
+        """Whether `password` is right, within the budgets of `limits`: only wrong ones count.
+
+        A token of each is taken before the slow hash, so guesses sent at once cannot all slip
+        past the limit; a right password gives its tokens back, and so does an attempt refused
+        by a later throttle, since it checked nothing. A right password does not clear earlier
+        failures: then each sign-in of the owner (or, for an address, of a guesser's own
+        account in between) would grant a guesser five more tries.
+        """
+        taken: list[tuple[Throttle, str]] = []
+        try:
+            for throttle, subject in limits:
+                self._throttle(throttle, subject)
+                taken.append((throttle, subject))
+        except SignInThrottledError:
+            self._give_back(taken)
+            raise
+        right = self._verify(password_hash, password)
+        if right:
+            self._give_back(taken)
+        return right
+
+    def _give_back(self, taken: list[tuple[Throttle, str]]) -> None:
+        for throttle, subject in taken:
+            self._store.return_sign_in_token(_bucket(throttle, subject), throttle.interval)
+
     def _verify(self, password_hash: str, password: str) -> bool:
         if len(password) > MAX_PASSWORD:
             return False
@@ -154,10 +181,8 @@ class AccountService:
             return False
 
     def _throttle(self, throttle: Throttle, subject: str) -> None:
-        # Buckets are named by a hash: the table holds no addresses or emails.
-        bucket = hashlib.sha256(f"{throttle.kind}:{subject}".encode()).hexdigest()
         wait = self._store.take_sign_in_token(
-            bucket, time.time(), throttle.interval, throttle.burst
+            _bucket(throttle, subject), time.time(), throttle.interval, throttle.burst
         )
         if wait is not None:
             raise SignInThrottledError(max(1, math.ceil(wait)))
@@ -165,6 +190,11 @@ class AccountService:
     @cached_property
     def _decoy(self) -> str:
         return self._hasher.hash(secrets.token_urlsafe(16))
+
+
+def _bucket(throttle: Throttle, subject: str) -> str:
+    # Named by a hash: the throttle table holds no addresses or emails.
+    return hashlib.sha256(f"{throttle.kind}:{subject}".encode()).hexdigest()
 
 
 def _check_password(password: str, email: str) -> None:

@@ -189,6 +189,10 @@ class Store(Protocol):
         """As take_rate_token, for a sign-in throttle bucket (an account or an address)."""
         ...
 
+    def return_sign_in_token(self, bucket: str, interval: float) -> None:
+        """Undo one take_sign_in_token of `bucket`, made with the same `interval`."""
+        ...
+
     def ensure_secret(self, name: str, candidate: bytes) -> bytes:
         """The secret stored under `name`; stores `candidate` first if there is none."""
         ...

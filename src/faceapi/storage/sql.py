@@ -273,6 +273,16 @@ class SqlStore:
             row = sign_in_throttle.c.bucket == bucket
             return _take_token(db, sign_in_throttle, row, now, interval, burst)
 
+    def return_sign_in_token(self, bucket: str, interval: float) -> None:
+        # A bucket swept away meanwhile was full anyway: then nothing is left to undo.
+        arrival = sign_in_throttle.c.arrival
+        with self._engine.begin() as db:
+            db.execute(
+                sign_in_throttle.update()
+                .where(sign_in_throttle.c.bucket == bucket)
+                .values(arrival=arrival - interval)
+            )
+
     def ensure_secret(self, name: str, candidate: bytes) -> bytes:
         insert = _UPSERT_DIALECTS[self._engine.dialect.name]
         with self._engine.begin() as db:
