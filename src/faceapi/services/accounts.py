@@ -109,6 +109,11 @@ class AccountService:
         """Set a new password and end every session of the account (the caller may start one)."""
         if not self._check(account.password_hash, current, ((ACCOUNT_THROTTLE, account.email),)):
             raise WrongCredentialsError("The current password is wrong.")
+        return self.reset_password(account, new)
+
+    def reset_password(self, account: AccountRecord, new: str) -> AccountRecord:
+        """Set a new password without the current one (an administrator recovering an
+        account) and end every session of the account."""
         _check_password(new, account.email)
         # The slow hash comes first; the new hash and the end of every session are then one
         # transaction, so there is no moment in which the old password still opens a session.
