@@ -230,6 +230,28 @@ def test_a_small_face_in_a_large_photo_is_found(
     assert answers[100]["code"] == ErrorCode.FACE_TOO_SMALL
 
 
+def test_a_small_tight_face_crop_is_found(make_client: AppFactory, astronaut: np.ndarray) -> None:
+    """A thumbnail that is nothing but a face, 48 px wide: RetinaFace missed it at that size."""
+    face = Image.fromarray(astronaut[82:165, 203:248]).resize((48, 89))
+    answers = {}
+    for min_side in (0, 160):
+        client = make_client(detector_min_side=min_side)
+        key = KeyService(client.app.state.services.store).create("thumbnail").secret
+        answers[min_side] = post(client, AGE, encode(face, "PNG"), key)
+    assert answers[0]["code"] == ErrorCode.NO_FACE_FOUND
+    assert answers[160]["result"] == "Ok", answers[160]
+
+
+def test_a_small_face_in_a_small_photo_is_too_small_not_absent(
+    client: TestClient, api_key: str, astronaut: np.ndarray
+) -> None:
+    """Her face, 18 px wide in a 64 px picture, is found once enlarged, and is under 20 px."""
+    photo = Image.new("RGB", (64, 64), (120, 130, 140))
+    photo.paste(Image.fromarray(astronaut[57:177, 178:273]).resize((18, 23)), (21, 21))
+    answer = post(client, AGE, encode(photo, "PNG"), api_key)
+    assert answer["code"] == ErrorCode.FACE_TOO_SMALL, answer
+
+
 def test_png_with_exif_rotation_gives_the_identical_answer(
     client: TestClient, api_key: str, astronaut: np.ndarray
 ) -> None:

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
         ge=64,
         description="Photos are scaled to this side for face detection.",
     )
+    detector_min_side: int = Field(
+        _ENGINE.detector.min_side,
+        ge=0,
+        description="Smaller images are enlarged to this side for face detection, where a "
+        "face filling the image is found far more often; 0 turns that off.",
+    )
     detector_retry_side: int = Field(
         _ENGINE.detector.retry_max_side,
         ge=0,
@@ -220,6 +226,7 @@ class Settings(BaseSettings):
             ),
             detector=DetectorOptions(
                 max_side=self.detector_max_side,
+                min_side=self.detector_min_side,
                 score_threshold=self.detector_score_threshold,
                 retry_max_side=self.detector_retry_side,
             ),

@@ -21,16 +21,23 @@ from faceapi.engine.models.retinaface import Detection, RetinaFace
 # faces it found none.
 RETRY_SCORE_THRESHOLD = 0.95
 RETRY_MIN_GAIN = 1.5
+# A face that fills a small image is missed at its own size: of the first 600 48 px FER2013
+# faces, RetinaFace found 23% as they are, 98.8% enlarged to 160 px (98.0% at 128, 99.0% at
+# 320, for twice the time). In 475 small face-free pictures (scikit-image's, and crops of
+# them, 48-150 px) it found one false face at 160 px and none as they were.
+MIN_SIDE = 160
 
 
 @dataclass(frozen=True, slots=True)
 class DetectorOptions:
     """Large photos are scaled down to `max_side` first: faces stay findable, cost stays flat.
+    Small ones are enlarged to `min_side` (0: never).
 
     Where that finds no face, they are searched again at `retry_max_side` (0: never).
     """
 
     max_side: int = 640
+    min_side: int = MIN_SIDE
     score_threshold: float = 0.8
     nms_threshold: float = RetinaFace.NMS_THRESHOLD
     retry_max_side: int = 1920
@@ -38,10 +45,21 @@ class DetectorOptions:
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """One look for faces: the image scaled to `max_side` at most, and the confidence needed."""
+    """One look for faces: the image scaled to `max_side` at most (and enlarged to `min_side`
+    at least), and the confidence needed."""
 
     max_side: int
     score_threshold: float
+    min_side: int = 0
+
+    def scale_for(self, image: NDArray[np.uint8]) -> float:
+        """The scale that brings `image`'s longer side within `min_side` to `max_side`."""
+        longest = max(image.shape[:2])
+        if longest > self.max_side:
+            return self.max_side / longest
+        if longest < self.min_side:
+            return self.min_side / longest
+        return 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +76,7 @@ class FaceDetector:
     def detect(self, image: NDArray[np.uint8]) -> Found:
         """All faces in `image`, largest first, and the look that found them."""
         options = self._options
-        search = Search(options.max_side, options.score_threshold)
+        search = Search(options.max_side, options.score_threshold, options.min_side)
         faces = self._search(image, search)
         retry_side = min(max(image.shape[:2]), options.retry_max_side)
         if not faces and retry_side >= RETRY_MIN_GAIN * options.max_side:
@@ -68,7 +86,7 @@ class FaceDetector:
 
     def _search(self, image: NDArray[np.uint8], search: Search) -> list[Detection]:
         """Faces in `image` seen at `search.max_side`, in `image`'s pixels, largest first."""
-        scale = scale_for(image, search.max_side)
+        scale = search.scale_for(image)
         return self.search_scaled(scaled(image, scale), scale, search.score_threshold)
 
     def search_scaled(
@@ -77,18 +95,13 @@ class FaceDetector:
         """Faces in `small`, an image scaled by `scale`, in the unscaled image's pixels."""
         contiguous = np.ascontiguousarray(small)
         found = self.model.detect(contiguous, score_threshold, self._options.nms_threshold)
-        faces = [face.scaled(1 / scale) for face in found] if scale < 1.0 else found
+        faces = [face.scaled(1 / scale) for face in found] if scale != 1.0 else found
         return sorted(faces, key=lambda face: face.area, reverse=True)
-
-
-def scale_for(image: NDArray[np.uint8], max_side: int) -> float:
-    """The scale that brings `image`'s longer side to `max_side`, never above 1."""
-    return min(1.0, max_side / max(image.shape[:2]))
 
 
 def scaled(image: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]:
     """`image` resized by `scale` (itself at 1)."""
-    if scale >= 1.0:
+    if scale == 1.0:
         return image
     height, width = image.shape[:2]
     size = (max(1, round(width * scale)), max(1, round(height * scale)))

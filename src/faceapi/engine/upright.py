@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from faceapi.engine.detect import FaceDetector, Search, scale_for, scaled
+from faceapi.engine.detect import FaceDetector, Search, scaled
 from faceapi.engine.models.retinaface import Detection
 
 SIDEWAYS_DEGREES = 45.0
@@ -61,7 +61,7 @@ def _quarter_turned(
     """The quarter turn of `image` whose largest upright face scores highest, and that face;
     `image` and `face` as they are if no turn has one. Only the scaled-down copy is turned
     to search, and the full image once, for the turn kept."""
-    scale = scale_for(image, search.max_side)
+    scale = search.scale_for(image)
     small = scaled(image, scale)
     tilt = tilt_degrees(face)
     nearest = -round(tilt / 90) % 4  # numpy turns anticlockwise
