@@ -647,6 +647,23 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
         assert client.get(f"/docs/assets/{other}").json()["code"] == ErrorCode.NOT_FOUND
 
 
+def test_the_documented_example_works_as_sent_with_a_real_key(
+    client: TestClient, api_key: str
+) -> None:
+    """What "Try it out" in /docs sends once the reader puts in a key, and the header option."""
+    document = client.get("/openapi.json").json()
+    for path in (AGE, GENDER, EXPRESSION):
+        operation = document["paths"][path]["post"]
+        example = operation["requestBody"]["content"]["application/json"]["examples"]["photo"]
+        body = example["value"] | {"api_key": api_key}
+        assert client.post(path, json=body).json()["result"] == "Ok", path
+        (header,) = operation["parameters"]
+        assert (header["name"], header["in"]) == ("X-API-Key", "header")
+        with_header = {"image": body["image"]}
+        answer = client.post(path, json=with_header, headers={header["name"]: api_key})
+        assert answer.json()["result"] == "Ok"
+
+
 @pytest.mark.parametrize("strict", [False, True], ids=["http-200", "strict-http"])
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/faceapi/v1/models"])
 def test_load_balancer_checks_may_use_head(

@@ -15,7 +15,7 @@ from faceapi.api import envelope
 from faceapi.api.base64_image import decode_base64_image
 from faceapi.api.contract import API_PREFIX, ENDPOINTS, Endpoint
 from faceapi.api.request_body import read_image_and_key
-from faceapi.api.schemas import EXAMPLE_IMAGE, AnalyzeRequest, Envelope
+from faceapi.api.schemas import AnalyzeRequest, Envelope, example_image
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.container import Services
 from faceapi.storage import StoreBusyError
@@ -32,12 +32,21 @@ REQUEST_DOC = {
             "schema": AnalyzeRequest.model_json_schema(),
             "examples": {
                 "photo": {
-                    "summary": "A base64 JPEG",
-                    "value": {"image": EXAMPLE_IMAGE, "api_key": "fa_3f9c2b7a1d4e_Yx..."},
+                    "summary": "A base64 JPEG (put your key in api_key)",
+                    "value": {"image": example_image(), "api_key": "fa_3f9c2b7a1d4e_Yx..."},
                 }
             },
         }
     },
+}
+
+KEY_HEADER_DOC = {
+    "name": "X-API-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The key, where the body's api_key is absent, null or empty. A key in the "
+    "body wins.",
 }
 
 
@@ -52,7 +61,7 @@ def add_routes(app: FastAPI) -> None:
             tags=["analysis"],
             response_model=None,
             responses={200: _response_doc(endpoint), **_strict_error_docs(endpoint)},
-            openapi_extra={"requestBody": REQUEST_DOC},
+            openapi_extra={"requestBody": REQUEST_DOC, "parameters": [KEY_HEADER_DOC]},
         )
     _add_reading_route(app, f"{API_PREFIX}/models", list_models)
     _add_reading_route(app, "/healthz", healthz)
