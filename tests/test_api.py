@@ -611,15 +611,18 @@ def test_health_readiness_and_models(client: TestClient) -> None:
 
 
 def test_readiness_fails_once_the_database_file_is_deleted_or_replaced(
-    make_client: AppFactory, tmp_path: Path
+    make_client: AppFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """New connections would open a new, empty file: readiness used to stay "ready"."""
     client = make_client()
     assert client.get("/readyz").status_code == 200
     (tmp_path / "api.sqlite3").rename(tmp_path / "moved.sqlite3")
-    assert client.get("/readyz").status_code == 503
+    with caplog.at_level(logging.ERROR):
+        assert [client.get("/readyz").status_code for _ in range(3)] == [503] * 3
     (tmp_path / "api.sqlite3").write_bytes(b"")  # a new file under the old name
     assert client.get("/readyz").json()["status"] == "unavailable"
+    unreachable = [r for r in caplog.records if r.getMessage().startswith("database unreachable")]
+    assert len(unreachable) == 1  # once, not with every probe
 
 
 def test_openapi_documents_the_contract(client: TestClient) -> None:

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         queue=InferenceQueue(settings.analysis_slots(), settings.max_queue),
     )
     app.state.services = services
+    app.state.database_unreachable = False  # as /readyz last found it
     add_routes(app)
     add_swagger_ui(app)
     mount_console(app, services, settings)

@@ -135,11 +135,16 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """Models are loaded and the database answers."""
     services: Services = request.app.state.services
+    state = request.app.state
     try:
         await anyio.to_thread.run_sync(services.store.ping)
     except Exception:
-        log.exception("database unreachable")
+        # Probes come every few seconds: the cause is logged once, not with every probe.
+        if not state.database_unreachable:
+            log.exception("database unreachable; /readyz answers 503 until it answers again")
+        state.database_unreachable = True
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    state.database_unreachable = False
     return JSONResponse({"status": "ready", "models": len(services.engine.describe_models())})
 
 
