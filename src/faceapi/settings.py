@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -13,6 +15,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -210,6 +213,8 @@ class Settings(BaseSettings):
             raise ValueError(_plain(error)) from error
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"config file {named}: {error}") from error
+        except SettingsError as error:  # a list in the environment that is not JSON
+            raise ValueError(_not_json(error)) from error
 
     def analysis_slots(self) -> int:
         """Analyses one process runs at once: more workers must not mean more at once."""
@@ -245,6 +250,18 @@ def _plain(error: ValidationError) -> str:
     """One line per wrong setting, named as it can be set, without pydantic's own links."""
     lines = [_problem_line(problem) for problem in error.errors(include_url=False)]
     return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _not_json(error: SettingsError) -> str:
+    named = re.search(r'field "(\w+)"', str(error))
+    if named is None or named[1] not in Settings.model_fields:
+        return str(error)
+    name = named[1]
+    example = json.dumps(Settings.model_fields[name].default)
+    return (
+        f"invalid settings:\n  {name} (FACEAPI_{name.upper()}): not JSON; in the environment "
+        f"a list is written as JSON, e.g. FACEAPI_{name.upper()}='{example}'"
+    )
 
 
 def _problem_line(problem: Any) -> str:

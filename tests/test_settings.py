@@ -1,0 +1,23 @@
+"""Settings are read from the environment and a config file, and wrong ones are explained."""
+
+from __future__ import annotations
+
+import pytest
+
+from faceapi.settings import Settings
+
+
+def test_a_list_setting_that_is_not_json_says_how_to_write_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pydantic-settings said only: error parsing value for field "age_models" from source."""
+    monkeypatch.setenv("FACEAPI_AGE_MODELS", "faceapijs")
+    with pytest.raises(ValueError, match="age_models") as raised:
+        Settings.load()
+    assert "FACEAPI_AGE_MODELS='[\"faceapijs\"]'" in str(raised.value)
+    assert "EnvSettingsSource" not in str(raised.value)
+
+
+def test_a_list_setting_written_as_json_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACEAPI_AGE_MODELS", '["cydral", "faceapijs"]')
+    assert Settings.load().age_models == ["cydral", "faceapijs"]
