@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from faceapi.services.accounts import (
 )
 from faceapi.services.keys import KeyService
 from faceapi.services.sessions import SessionService, session_id_hash
-from faceapi.storage import SqlStore, open_store
+from faceapi.storage import AccountRecord, SqlStore, open_store
 
 PASSWORD = "correct horse battery"
 # The real parameters cost about half a second a hash; these tests check logic, not cost.
@@ -54,6 +55,86 @@ def test_emails_are_lower_cased_and_unique(accounts: AccountService) -> None:
     with pytest.raises(AccountError, match="already exists"):
         accounts.create("ADA@example.com", PASSWORD)
     assert accounts.find("ADA@EXAMPLE.com") == account
+
+
+# "José" three ways: "é" as one character, as "e" and a combining accent, and with a fullwidth
+# "J"; all look alike.
+JOSE = "jos\u00e9@example.com"
+JOSE_COMBINING = "jose\u0301@example.com"
+JOSE_FULLWIDTH = "\uff2aose\u0301@example.com"
+
+
+def test_lookalike_spellings_of_an_email_are_one_account(accounts: AccountService) -> None:
+    account = accounts.create(JOSE, PASSWORD)
+    for twin in (JOSE_COMBINING, JOSE_FULLWIDTH, JOSE_COMBINING.upper()):
+        with pytest.raises(AccountError, match="already exists"):
+            accounts.create(twin, PASSWORD)
+        assert accounts.find(twin) == account
+        assert accounts.authenticate(twin, PASSWORD, "10.0.0.1") == account
+    assert (
+        accounts.create(JOSE_COMBINING.replace("jose", "joe"), PASSWORD).email
+        == "jo\u00e9@example.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "scripts"),
+    [
+        ("dev@ex\u0430mple.com", "Cyrillic and Latin"),  # a Cyrillic "a"
+        ("p\u0430ypal@example.com", "Cyrillic and Latin"),
+        ("dev@g\u03bfogle.com", "Greek and Latin"),  # a Greek omicron
+        ("admin@пример例え.jp", "Cyrillic, Han and Hiragana"),
+    ],
+)
+def test_emails_mixing_scripts_within_a_part_are_refused(
+    accounts: AccountService, email: str, scripts: str
+) -> None:
+    with pytest.raises(AccountError, match=f"in one script: .* mixes {scripts} letters"):
+        accounts.create(email, PASSWORD)
+    assert accounts.list() == []
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "иван@пример.рф",  # all Cyrillic
+        "ivan@пример.com",  # one script a part
+        "δοκιμή@example.gr",
+        "山田たろう@例え.jp",  # Han and hiragana, written together
+        "コーヒー@example.jp",  # katakana with the long-vowel mark, a letter of no one script
+        "김민준@예시.kr",
+        JOSE,
+    ],
+)
+def test_emails_in_one_script_a_part_are_accepted(accounts: AccountService, email: str) -> None:
+    assert accounts.create(email, PASSWORD).email == email
+
+
+def _stored_account(store: SqlStore, email: str, days_ago: int) -> AccountRecord:
+    """An account as an older version stored it: the email only lower-cased."""
+    record = AccountRecord(
+        id=secrets.token_hex(8),
+        email=email.strip().lower(),
+        password_hash=FAST.hash(PASSWORD),
+        is_admin=False,
+        created_at=datetime.now(UTC) - timedelta(days=days_ago),
+    )
+    store.add_account(record)
+    return record
+
+
+def test_accounts_stored_before_emails_were_normalised_are_found(
+    accounts: AccountService, store: SqlStore
+) -> None:
+    """An older database may hold spellings now normalised alike, even two of one address."""
+    older = _stored_account(store, JOSE_COMBINING, days_ago=2)
+    _stored_account(store, JOSE_FULLWIDTH, days_ago=1)
+    for spelling in (JOSE, JOSE_COMBINING, JOSE_FULLWIDTH):
+        assert accounts.find(spelling) == older
+        assert accounts.authenticate(spelling, PASSWORD, "10.0.0.1") == older
+    with pytest.raises(AccountError, match="already exists"):
+        accounts.create(JOSE, PASSWORD)
+    assert len(accounts.list()) == 2
 
 
 @pytest.mark.parametrize(

@@ -295,6 +295,24 @@ def test_signing_in_again_and_again_is_never_throttled(app: FastAPI) -> None:
     assert "Password changed" in changed.text
 
 
+def test_an_email_signs_in_however_its_accents_are_typed(app: FastAPI) -> None:
+    sign_up(browser(app), "jos\u00e9@example.com")  # "é" as one character
+    twin = submit(
+        browser(app), "/console/sign-up", email="jose\u0301@example.com", password=PASSWORD
+    )
+    assert twin.status_code == 400
+    assert "already exists" in twin.text
+    assert sign_in(browser(app), "jose\u0301@example.com").url.path == "/console/settings"
+
+
+def test_sign_up_refuses_an_email_mixing_scripts(app: FastAPI) -> None:
+    refused = submit(
+        browser(app), "/console/sign-up", email="dev@ex\u0430mple.com", password=PASSWORD
+    )
+    assert refused.status_code == 400
+    assert "mixes Cyrillic and Latin letters" in refused.text
+
+
 def test_changing_the_password_signs_out_every_other_session(app: FastAPI) -> None:
     laptop, phone = browser(app), browser(app)
     sign_up(laptop, "ada@example.com")

@@ -7,6 +7,7 @@ import math
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -14,7 +15,7 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from faceapi.services.text import is_printable
+from faceapi.services.text import is_printable, mixed_scripts
 from faceapi.storage import AccountRecord, EmailTakenError, Store
 
 MIN_PASSWORD = 10
@@ -22,6 +23,7 @@ MAX_PASSWORD = 1024  # hashing is costly: refuse megabyte "passwords" before it 
 # Something before the @, a domain after it that neither starts nor ends with a dot.
 _EMAIL = re.compile(r"^[^@\s]+@(?!\.)[^@\s]+(?<!\.)$")
 _SIGNING_KEY_NAME = "session-signing"  # under which the random value is stored
+_TAKEN = "An account with this email already exists."
 
 
 class AccountError(Exception):
@@ -58,7 +60,14 @@ ADDRESS_THROTTLE = Throttle("address", interval=6, burst=30)
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """`email` as it is stored and compared: spellings that look alike, such as "é" as one
+    character or as "e" and an accent, or fullwidth letters, become one (NFKC), lower-cased.
+    Lower-casing can undo NFKC, hence the second pass."""
+    return _nfkc(_nfkc(email.strip()).lower())
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
 
 
 class AccountService:
@@ -72,9 +81,9 @@ class AccountService:
         """A new account; `address`, for a self-service sign-up, is throttled like sign-ins."""
         if address is not None:
             self._throttle(ADDRESS_THROTTLE, address)
-        email = normalize_email(email)
-        if len(email) > 254 or not _EMAIL.match(email) or not is_printable(email):
-            raise AccountError("Enter an email address such as ada@example.com.")
+        email = _valid_email(email)
+        if self._find(email) is not None:
+            raise AccountError(_TAKEN)
         _check_password(password, email)
         record = AccountRecord(
             id=secrets.token_hex(8),
@@ -86,13 +95,13 @@ class AccountService:
         try:
             self._store.add_account(record)
         except EmailTakenError as error:
-            raise AccountError("An account with this email already exists.") from error
+            raise AccountError(_TAKEN) from error
         return record
 
     def authenticate(self, email: str, password: str, address: str) -> AccountRecord:
         """The account, if the password is right; throttled per address, then per account."""
         email = normalize_email(email)
-        account = self._store.find_account(email)
+        account = self._find(email)
         # An unknown email costs a hash too, so timing does not tell which emails exist.
         password_hash = account.password_hash if account else self._decoy
         limits = ((ADDRESS_THROTTLE, address), (ACCOUNT_THROTTLE, email))
@@ -123,7 +132,7 @@ class AccountService:
         return self._store.get_account(account_id)
 
     def find(self, email: str) -> AccountRecord | None:
-        return self._store.find_account(normalize_email(email))
+        return self._find(normalize_email(email))
 
     def list(self) -> list[AccountRecord]:
         return self._store.list_accounts()
@@ -148,6 +157,19 @@ class AccountService:
             account.id, password_hash, end_sessions_at=datetime.now(UTC) if end_sessions else None
         )
         return replace(account, password_hash=password_hash)
+
+    def _find(self, email: str) -> AccountRecord | None:
+        """The account of the normalised `email`: the one stored so, or else one stored before
+        emails were normalised that spells it otherwise. If several of those do, the oldest is
+        the one (a lookalike made later is the likelier impostor); the rest stay listed for an
+        administrator to disable."""
+        account = self._store.find_account(email)
+        if account is None:
+            alike = [
+                old for old in self._store.list_accounts() if normalize_email(old.email) == email
+            ]
+            account = min(alike, key=lambda old: old.created_at, default=None)
+        return account
 
     def _check(
         self, password_hash: str, password: str, limits: tuple[tuple[Throttle, str], ...]
@@ -202,10 +224,25 @@ def _bucket(throttle: Throttle, subject: str) -> str:
     return hashlib.sha256(f"{throttle.kind}:{subject}".encode()).hexdigest()
 
 
+def _valid_email(email: str) -> str:
+    """`email` normalised, if it is an address that shows as itself and mixes no scripts."""
+    email = normalize_email(email)
+    if len(email) > 254 or not _EMAIL.match(email) or not is_printable(email):
+        raise AccountError("Enter an email address such as ada@example.com.")
+    for part in re.split(r"[.@]", email):
+        if scripts := mixed_scripts(part):
+            raise AccountError(
+                f'Write each part of the email address in one script: "{part}" mixes '
+                f"{', '.join(scripts[:-1])} and {scripts[-1]} letters, so it could pass for "
+                "another address."
+            )
+    return email
+
+
 def _check_password(password: str, email: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise AccountError(
             f"Choose a password of at least {MIN_PASSWORD} characters (at most {MAX_PASSWORD})."
         )
-    if normalize_email(password) == email:  # the first guess anyone would make
+    if normalize_email(password) == normalize_email(email):  # the first guess anyone would make
         raise AccountError("Choose a password other than your email address.")

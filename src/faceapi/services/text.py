@@ -38,6 +38,40 @@ def _unprintable(character: str) -> bool:
     return character in _BLANK or unicodedata.category(character) in _UNPRINTABLE_CATEGORIES
 
 
+# Letters with a script of their own; modifier letters (the Japanese long-vowel mark, say) are
+# shared between scripts, so they neither mix nor match any.
+_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lo"})
+# Scripts written together in one word, the sets of Unicode's "highly restrictive" profile
+# (UTS #39): Japanese joins Han and both kanas, Chinese Han and Bopomofo, Korean Han and
+# Hangul, and each may add Latin.
+_WRITTEN_TOGETHER = (
+    frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
+    frozenset({"Latin", "Han", "Bopomofo"}),
+    frozenset({"Latin", "Han", "Hangul"}),
+)
+
+
+def mixed_scripts(word: str) -> list[str]:
+    """The scripts of `word`'s letters, sorted, if it mixes scripts never written together,
+    e.g. ["Cyrillic", "Latin"] for "ex\\u0430mple" (a Cyrillic "a"); else nothing. Meant for
+    NFKC text, in which signs such as the micro sign have become the letters they stand for."""
+    scripts = {_script(character) for character in word if _is_letter(character)}
+    if len(scripts) < 2 or any(scripts <= together for together in _WRITTEN_TOGETHER):
+        return []
+    return sorted(scripts)
+
+
+def _is_letter(character: str) -> bool:
+    return unicodedata.category(character) in _LETTERS
+
+
+def _script(letter: str) -> str:
+    # Python has no script property, but a letter's name starts with its script, as in
+    # "CYRILLIC SMALL LETTER A": near enough to tell scripts apart. Ideographs are "CJK ...".
+    script = unicodedata.name(letter, "").split(" ")[0].title()
+    return "Han" if script == "Cjk" else script
+
+
 def quoted(text: str, limit: int = 100) -> str:
     """Client text for a message or a log line: escaped as `visible` does, cut to `limit`."""
     return visible(text if len(text) <= limit else f"{text[:limit]}...")
