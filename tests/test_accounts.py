@@ -220,6 +220,11 @@ def test_attempts_refused_by_the_account_throttle_cost_the_address_nothing(
     assert accounts.authenticate("bob@example.com", PASSWORD, "192.0.2.7")
 
 
+@pytest.mark.parametrize(("wait", "worded"), [(1, "1 second."), (59, "59 seconds.")])
+def test_the_wait_is_worded_for_its_count(wait: int, worded: str) -> None:
+    assert str(SignInThrottledError(wait)) == f"Too many attempts. Try again in {worded}"
+
+
 def test_sign_in_is_throttled_per_address(accounts: AccountService) -> None:
     """Spraying guesses over many accounts from one address is slowed down too."""
     for number in range(ADDRESS_THROTTLE.burst):

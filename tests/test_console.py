@@ -375,6 +375,14 @@ def test_an_admin_enables_an_account_again_and_its_keys_work_again(app: FastAPI)
     assert admin.get(f"/console/admin/accounts/{root_id}/enable").status_code == 400
 
 
+def test_the_usage_chart_words_a_single_request_in_the_singular(app: FastAPI) -> None:
+    client = browser(app)
+    sign_up(client, "ada@example.com")
+    assert api_code(app, create_key(client, "shop")) == ErrorCode.NO_FACE_FOUND
+    usage = client.get("/console/usage").text
+    assert "1 request and 1 error over the last 30 days" in usage
+
+
 def test_limits_set_by_an_admin_are_enforced_by_the_api(app: FastAPI) -> None:
     ada = browser(app)
     sign_up(ada, "ada@example.com")

@@ -3,13 +3,17 @@
 Each member is `NAME = code, http_status, message`. The code is what clients switch on and
 never changes meaning; `http_status` is only sent when `strict_http_status` is on (by default
 every envelope goes out with HTTP 200, as the v1 spec documents). Messages say what was wrong
-and what to do; `{placeholders}` are filled from the details given to `FaceApiError`.
+and what to do; `{placeholders}` are filled from the details given to `FaceApiError`, and one
+with a unit, as in `{retry_after:seconds}`, reads "1 second" or "2 seconds".
 """
 
 from __future__ import annotations
 
+import string
 from enum import IntEnum
 from typing import Any
+
+from faceapi.services.text import quantity
 
 
 class ErrorCode(IntEnum):
@@ -49,7 +53,7 @@ class ErrorCode(IntEnum):
     BODY_TOO_LARGE = (
         1005,
         413,
-        "The request body is larger than the limit of {limit} bytes. Send a smaller image.",
+        "The request body is larger than the limit of {limit:bytes}. Send a smaller image.",
     )
     NOT_FOUND = (
         1006,
@@ -75,7 +79,7 @@ class ErrorCode(IntEnum):
     BODY_TIMEOUT = (
         1010,
         408,
-        "The request body did not arrive within {limit} seconds. Send it again on a faster "
+        "The request body did not arrive within {limit:seconds}. Send it again on a faster "
         "connection or as a smaller image.",
     )
     MISSING_IMAGE = (
@@ -108,18 +112,18 @@ class ErrorCode(IntEnum):
     IMAGE_TOO_LARGE = (
         2006,
         413,
-        "The image is {size} bytes; the limit is {limit} bytes. Send a smaller file.",
+        "The image is {size:bytes}; the limit is {limit:bytes}. Send a smaller file.",
     )
     IMAGE_TOO_MANY_PIXELS = (
         2007,
         413,
-        "The image is {width}x{height} pixels; the limit is {limit} pixels in all. "
+        "The image is {width}x{height} pixels; the limit is {limit:pixels} in all. "
         "Scale it down before sending.",
     )
     IMAGE_TOO_SMALL = (
         2008,
         422,
-        "The image is {width}x{height} pixels; each side must be at least {minimum} pixels.",
+        "The image is {width}x{height} pixels; each side must be at least {minimum:pixels}.",
     )
     IMAGE_TOO_MANY_SCANS = (
         2009,
@@ -136,7 +140,7 @@ class ErrorCode(IntEnum):
     FACE_TOO_SMALL = (
         3002,
         422,
-        "The face found is {size} pixels across; at least {minimum} are needed to analyse it. "
+        "The face found is {size:pixels} across; at least {minimum} are needed to analyse it. "
         "Send a closer or larger photo.",
     )
     MISSING_API_KEY = (
@@ -152,7 +156,7 @@ class ErrorCode(IntEnum):
     RATE_LIMITED = (
         4003,
         429,
-        "Too many requests for this api_key: {limit}. Retry after {retry_after} seconds.",
+        "Too many requests for this api_key: {limit}. Retry after {retry_after:seconds}.",
     )
     ACCOUNT_DISABLED = (
         4004,
@@ -168,7 +172,7 @@ class ErrorCode(IntEnum):
     SERVER_BUSY = (
         5002,
         503,
-        "The server is busy. Retry after {retry_after} seconds.",
+        "The server is busy. Retry after {retry_after:seconds}.",
     )
 
 
@@ -188,5 +192,13 @@ class FaceApiError(Exception):
             details["retry_after"] = retry_after
         self.code = code
         self.retry_after = retry_after
-        self.message = code.message.format(**details)
+        self.message = _MessageFormatter().format(code.message, **details)
         super().__init__(self.message)
+
+
+class _MessageFormatter(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        # A unit for a spec, as in "{retry_after:seconds}": "1 second", never "1 seconds".
+        if format_spec.isalpha():
+            return quantity(value, format_spec)
+        return super().format_field(value, format_spec)

@@ -16,7 +16,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from faceapi.api import envelope
 from faceapi.api.error_handlers import shown_path
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import plain_number
 
 access_log = logging.getLogger("faceapi.access")
 error_log = logging.getLogger("faceapi.errors")
@@ -156,7 +155,7 @@ class _LimitedBody:
         with anyio.move_on_after(self._deadline - anyio.current_time()) as waiting:
             message = await self._receive()
         if waiting.cancelled_caught:
-            raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=plain_number(self._timeout_seconds))
+            raise FaceApiError(ErrorCode.BODY_TIMEOUT, limit=self._timeout_seconds)
         if message["type"] == "http.request":
             self._received += len(message.get("body", b""))
             if self._received > self._max_bytes:

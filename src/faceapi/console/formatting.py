@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faceapi.errors import code_name
-from faceapi.services.text import moment, plain_number
+from faceapi.services.text import moment, plain_number, quantity
 from faceapi.services.usage import Limits
 
 
@@ -29,4 +29,5 @@ FILTERS = {
     "limits": limits,
     "error_name": code_name,
     "endpoint_label": endpoint_label,
+    "quantity": quantity,
 }

@@ -15,7 +15,7 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from faceapi.services.text import is_printable, mixed_scripts
+from faceapi.services.text import is_printable, mixed_scripts, quantity
 from faceapi.storage import AccountRecord, EmailTakenError, Store
 
 MIN_PASSWORD = 10
@@ -40,7 +40,7 @@ class AccountDisabledError(AccountError):
 
 class SignInThrottledError(AccountError):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many attempts. Try again in {retry_after} seconds.")
+        super().__init__(f"Too many attempts. Try again in {quantity(retry_after, 'seconds')}.")
         self.retry_after = retry_after
 
 

@@ -89,3 +89,9 @@ def plain_number(value: float) -> str:
     1.23457e+06 as `:g` writes them, so what is shown can be typed back unchanged."""
     text = format(Decimal(repr(value)), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def quantity(number: float, unit: str) -> str:
+    """`number` with `unit`, a plural noun, made singular for exactly one: "1 second", "2
+    seconds", "0.5 seconds"."""
+    return f"{plain_number(number)} {unit.removesuffix('s') if number == 1 else unit}"

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import plain_number
+from faceapi.services.text import plain_number, quantity
 from faceapi.storage import ApiKeyRecord, KeyLimits, Store, UsageRow
 
 REPORT_DAYS = 30
@@ -109,7 +109,8 @@ class UsageService:
             raise FaceApiError(
                 ErrorCode.RATE_LIMITED,
                 retry_after=seconds_to_next_month(now),
-                limit=f"its monthly quota of {limits.monthly_quota} requests is used up",
+                limit=f"its monthly quota of {quantity(limits.monthly_quota, 'requests')} "
+                "is used up",
             )
 
     def record(self, key_id: str, endpoint: str, code: int) -> None:

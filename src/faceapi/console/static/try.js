@@ -176,7 +176,7 @@
 
   function show(answers) {
     const byName = Object.fromEntries(answers.map((a) => [a.path.split("/").pop(), a]));
-    showValue("age-result", byName.face_age_detection, (data) => `${data.age} years`);
+    showValue("age-result", byName.face_age_detection, (data) => `${data.age} ${data.age === 1 ? "year" : "years"}`);
     showValue("gender-result", byName.face_gender_detection, (data) =>
       `${data.gender === "F" ? "Female" : "Male"} · ${data.genderProbability} %`);
     showExpression(byName.face_expression_detection);
