@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import threading
 import time
@@ -17,7 +18,14 @@ import sqlalchemy as sa
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import KeyService
 from faceapi.services.usage import Limits, UsageService
-from faceapi.storage import SqlStore, StoreBusyError, StoreUnavailableError, open_store, sql
+from faceapi.storage import (
+    Access,
+    SqlStore,
+    StoreBusyError,
+    StoreUnavailableError,
+    open_store,
+    sql,
+)
 from faceapi.storage.sql import database_location
 
 
@@ -164,7 +172,6 @@ def test_opening_waits_for_another_process_holding_a_new_database(tmp_path: Path
     path = tmp_path / "new.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
-    holder.execute("CREATE TABLE early (x)")
     release = threading.Timer(0.5, holder.execute, args=("COMMIT",))
     started = time.monotonic()
     release.start()
@@ -190,7 +197,7 @@ def test_a_database_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
     for url, reason in [
         ("mysql+pymysql://localhost/x", "use SQLite or PostgreSQL"),
         ("not a url", "not a SQLAlchemy URL"),
-        (f"sqlite:///{tmp_path}/missing/db.sqlite3", "unable to open database file"),
+        (f"sqlite:///{tmp_path}/missing/db.sqlite3", "No such file or directory"),
     ]:
         with pytest.raises(StoreUnavailableError, match=reason):
             open_store(url)
@@ -305,18 +312,103 @@ def test_a_backup_never_overwrites_and_leaves_nothing_behind_when_refused(
     ]
 
 
-def test_opening_without_create_refuses_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(StoreUnavailableError, match=r"there is no Face API database at .*absent"):
-        open_store(f"sqlite:///{tmp_path / 'absent.sqlite3'}", create=False)
-    assert not (tmp_path / "absent.sqlite3").exists()
-    other = tmp_path / "other.db"  # another program's database is left exactly as it is
+def test_only_create_makes_a_missing_database(tmp_path: Path) -> None:
+    """A command run from the wrong folder, with a relative URL, used to make an empty database
+    there and carry on with it."""
+    absent = tmp_path / "absent.sqlite3"
+    for access in (Access.READ, Access.WRITE):
+        with pytest.raises(StoreUnavailableError, match=f"there is no database at {absent};"):
+            open_store(f"sqlite:///{absent}", access=access)
+    assert list(tmp_path.iterdir()) == []
+    open_store(f"sqlite:///{absent}", access=Access.CREATE).close()
+    assert absent.is_file()
+
+
+@pytest.mark.parametrize("access", list(Access), ids=lambda access: access.value)
+@pytest.mark.parametrize(
+    ("schema", "refusal"),
+    [
+        ("CREATE TABLE customers (id, name)", r"is not a Face API database \(it holds customers\)"),
+        (  # a table of ours by name only: every API call used to fail with 5001
+            "CREATE TABLE api_keys (id TEXT)",
+            r"is not a Face API database this version can use: it lacks the columns "
+            r"api_keys\.name, api_keys\.prefix, api_keys\.secret_hash, api_keys\.created_at, "
+            r"api_keys\.last_used_at and 5 more; it was left unchanged",
+        ),
+    ],
+    ids=["foreign", "clashing"],
+)
+def test_a_database_that_is_not_ours_is_refused_and_left_unchanged(
+    tmp_path: Path, access: Access, schema: str, refusal: str
+) -> None:
+    other = tmp_path / "other.sqlite3"
     with closing(sqlite3.connect(other)) as db:
-        db.execute("CREATE TABLE notes (text)")
+        db.execute(schema)
     before = other.read_bytes()
-    with pytest.raises(StoreUnavailableError, match="there is no Face API database"):
-        open_store(f"sqlite:///{other}", create=False)
-    assert other.read_bytes() == before
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.db"]
+    with pytest.raises(StoreUnavailableError, match=f"{other} {refusal}"):
+        open_store(f"sqlite:///{other}", access=access)
+    assert other.read_bytes() == before  # no tables added, still not in WAL mode
+    assert [path.name for path in tmp_path.iterdir()] == ["other.sqlite3"]
+
+
+def test_an_older_database_of_ours_gets_the_tables_it_lacks(tmp_path: Path) -> None:
+    """Tables added since (console sessions, secrets) are made; a table the operator added
+    beside ours is no reason to refuse."""
+    path = tmp_path / "faceapi.sqlite3"
+    open_store(f"sqlite:///{path}").close()
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript("DROP TABLE console_sessions; DROP TABLE secrets; CREATE TABLE notes (x)")
+    store = open_store(f"sqlite:///{path}", access=Access.WRITE)
+    assert store.ensure_secret("x", b"1") == b"1"
+    store.close()
+
+
+def test_an_empty_file_is_made_a_database_unless_only_read(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite3"
+    path.touch()
+    with pytest.raises(StoreUnavailableError, match="holds no Face API tables yet"):
+        open_store(f"sqlite:///{path}", access=Access.READ)
+    assert path.read_bytes() == b""
+    open_store(f"sqlite:///{path}", access=Access.WRITE).close()
+    store = open_store(f"sqlite:///{path}", access=Access.READ)
+    assert store.list_keys() == []
+    store.close()
+
+
+def test_a_new_database_is_readable_by_its_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It holds password and key hashes and the session-signing secret: under the usual umask
+    022 it used to be made readable by everyone, and its -wal and -shm files with it."""
+    previous = os.umask(0o022)
+    try:
+        store = open_store(f"sqlite:///{tmp_path / 'faceapi.sqlite3'}")
+        KeyService(store).create("shop")  # the -wal and -shm files exist while it is open
+        modes = {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()}
+        store.close()
+        existing = tmp_path / "set-up.sqlite3"
+        existing.touch(mode=0o640)  # the operator's choice, e.g. for a group of readers
+        open_store(f"sqlite:///{existing}").close()
+    finally:
+        os.umask(previous)
+    assert modes == {
+        "faceapi.sqlite3": 0o600,
+        "faceapi.sqlite3-wal": 0o600,
+        "faceapi.sqlite3-shm": 0o600,
+    }
+    assert existing.stat().st_mode & 0o777 == 0o640
+
+
+def test_reading_never_changes_the_file(store: SqlStore, tmp_path: Path) -> None:
+    """Read-only access opens the file read-only: a write fails instead of happening."""
+    KeyService(store).create("shop")
+    reader = open_store(f"sqlite:///{tmp_path / 'faceapi.sqlite3'}", access=Access.READ)
+    try:
+        assert [key.name for key in reader.list_keys()] == ["shop"]  # written, not yet folded in
+        with pytest.raises(sa.exc.OperationalError, match="readonly database"):
+            KeyService(reader).create("not written")
+    finally:
+        reader.close()
 
 
 def test_writes_resume_at_once_when_a_read_only_database_becomes_writable(

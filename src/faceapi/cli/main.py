@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +18,6 @@ from typing import ClassVar
 
 import click
 
-from faceapi.engine.manifest import ModelUnavailableError
-from faceapi.engine.pipeline import Engine
 from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
@@ -26,6 +26,7 @@ from faceapi.services.text import moment, plain_number, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import (
+    Access,
     AccountRecord,
     KeyLimits,
     Store,
@@ -41,7 +42,8 @@ class _LazyGroup(click.Group):
     """Imports the commands that need the web or evaluation stack only when they run.
 
     Loading FastAPI, the console and matplotlib took two seconds, paid by every command; key
-    and account management need none of them.
+    and account management need none of them. The engine, too, is imported only by the
+    commands that run it: importing onnxruntime crashes when the arguments are long.
     """
 
     LAZY: ClassVar[dict[str, str]] = {
@@ -100,7 +102,9 @@ def main(context: click.Context, config: Path | None) -> None:
 @click.option("--workers", type=int, help="Server processes (default 1).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API server."""
-    from faceapi.api import server  # the web stack: see _LazyGroup
+    from faceapi.api import server  # the web stack and the engine: see _LazyGroup
+    from faceapi.engine.manifest import ModelUnavailableError
+    from faceapi.engine.pipeline import Engine
 
     # Options become environment variables, as --config becomes FACEAPI_CONFIG: each worker
     # process reads its settings afresh, and some (the analyses at once) depend on them.
@@ -113,8 +117,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # Checked once here, where each worker would otherwise fail on its own with a traceback.
     with _reported(ModelUnavailableError):
         Engine.verify_models(settings.npm_models_dir, settings.engine_options())
-    with _reported(StoreUnavailableError), closing(open_store(settings.database_url)) as store:
-        database = store.location  # and the schema is made, once for every worker
+    with _open_store(settings, Access.CREATE) as store:
+        database = store.location  # and the schema is checked and made, once for every worker
     facts = {"database": database, "workers": settings.workers}
     log.info("starting", extra={**facts, "analyses_per_worker": settings.analysis_slots()})
     server.run(settings)
@@ -135,13 +139,16 @@ def keys() -> None:
 @click.pass_context
 def keys_create(context: click.Context, name: str, owner: str | None) -> None:
     """Create a key. It is printed once, alone on the last line; only its hash is stored."""
-    with _open_store(context) as store:
+    with _open_store(_settings(context), Access.CREATE) as store:
         account_id = _account(store, owner).id if owner else None
         try:
             new = KeyService(store).create(name, account_id)
         except ValueError as error:
             raise click.ClickException(str(error)) from error
-    click.echo(f"Created key {new.record.id} ({new.record.name}). It will not be shown again:")
+    click.echo(
+        f"Created key {new.record.id} ({new.record.name}) in {store.location}. "
+        "It will not be shown again:"
+    )
     click.echo(new.secret)
 
 
@@ -150,7 +157,7 @@ def keys_create(context: click.Context, name: str, owner: str | None) -> None:
 @click.pass_context
 def keys_list(context: click.Context, as_json: bool) -> None:
     """List keys: id, name, prefix, owner, created, last used, status."""
-    with _open_store(context) as store:
+    with _open_store(_settings(context), Access.READ) as store:
         records = KeyService(store).list()
         emails = {account.id: account.email for account in AccountService(store).list()}
     if as_json:  # for scripts: ISO 8601 times, and null where there is none
@@ -188,10 +195,10 @@ def keys_list(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def keys_revoke(context: click.Context, key_id: str) -> None:
     """Revoke a key by its id; requests with it fail from now on."""
-    with _open_store(context) as store:
+    with _open_store(_settings(context), Access.WRITE) as store:
         if not KeyService(store).revoke(key_id):
             raise click.ClickException(f"no active key with id {key_id}")
-    click.echo(f"Revoked key {key_id}.")
+    click.echo(f"Revoked key {key_id} in {store.location}.")
 
 
 @keys.command("limits")
@@ -218,7 +225,7 @@ def keys_limits(
         asked = asdict(parse_limits(rate, burst, monthly_quota))
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    with _open_store(context) as store:
+    with _open_store(_settings(context), Access.WRITE) as store:
         keys = KeyService(store)
         key = keys.get(key_id)
         if key is None:
@@ -233,7 +240,7 @@ def keys_limits(
             raise click.ClickException(str(error)) from error
         usage = UsageService(store, _settings(context).default_limits())
         in_force = usage.limits_for(replace(key, limits=own))
-    click.echo(f"Limits in force for key {key.id} ({visible(key.name)}):")
+    click.echo(f"Limits in force for key {key.id} ({visible(key.name)}) in {store.location}:")
     _print_table(_limit_rows(own, in_force), empty="")
 
 
@@ -256,7 +263,7 @@ def _limit_rows(own: KeyLimits, in_force: Limits) -> list[dict[str, str]]:
 
 @main.group()
 def users() -> None:
-    """Create, list, disable and enable developer console accounts."""
+    """Create, list, disable and enable console accounts, and set their passwords."""
 
 
 @users.command("create")
@@ -268,16 +275,44 @@ def users() -> None:
 @click.pass_context
 def users_create(context: click.Context, email: str, admin: bool, password_stdin: bool) -> None:
     """Create a console account; the password is asked for (never given as an argument)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _open_store(context) as store:
+    password = _new_password(password_stdin)
+    with _open_store(_settings(context), Access.CREATE) as store, _reported(AccountError):
+        account = AccountService(store).create(email, password, admin=admin)
+    click.echo(f"Created {account.role} account {account.email} in {store.location}.")
+
+
+@users.command("set-password")
+@click.argument("email", type=TEXT)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@click.pass_context
+def users_set_password(context: click.Context, email: str, password_stdin: bool) -> None:
+    """Set an account's password without the current one, e.g. when it is forgotten; the
+    account's console sessions end."""
+    with _open_store(_settings(context), Access.WRITE) as store, _reported(AccountError):
+        account = _account(store, email)
+        AccountService(store).reset_password(account, _new_password(password_stdin))
+    click.echo(
+        f"Set a new password for {account.email} in {store.location}; "
+        "its console sessions have ended."
+    )
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The first line of stdin, or what is typed twice at the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    # Without a terminal, getpass warns and reads stdin with the typing shown: refuse instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", getpass.GetPassWarning)
         try:
-            account = AccountService(store).create(email, password, admin=admin)
-        except AccountError as error:
-            raise click.ClickException(str(error)) from error
-    click.echo(f"Created {account.role} account {account.email}.")
+            password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        except getpass.GetPassWarning as error:
+            raise click.ClickException(
+                "there is no terminal to ask for the password; pipe it in with --password-stdin"
+            ) from error
+    return password
 
 
 @users.command("list")
@@ -285,7 +320,7 @@ def users_create(context: click.Context, email: str, admin: bool, password_stdin
 @click.pass_context
 def users_list(context: click.Context, as_json: bool) -> None:
     """List accounts: email, role, created, status."""
-    with _open_store(context) as store:
+    with _open_store(_settings(context), Access.READ) as store:
         accounts = AccountService(store).list()
     if as_json:  # for scripts: ISO 8601 times, and null where there is none
         _print_json(
@@ -316,8 +351,10 @@ def users_list(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def users_disable(context: click.Context, email: str) -> None:
     """Disable an account: its sessions end and its keys are refused from now on."""
-    _change_account(context, email, AccountService.disable, f"{email} is already disabled")
-    click.echo(f"Disabled {email}.")
+    location = _change_account(
+        context, email, AccountService.disable, f"{email} is already disabled"
+    )
+    click.echo(f"Disabled {email} in {location}.")
 
 
 @users.command("enable")
@@ -325,8 +362,10 @@ def users_disable(context: click.Context, email: str) -> None:
 @click.pass_context
 def users_enable(context: click.Context, email: str) -> None:
     """Enable a disabled account: it can sign in again, and its keys work again."""
-    _change_account(context, email, AccountService.enable, f"{email} is not disabled")
-    click.echo(f"Enabled {email}. Its keys work again, except those revoked one by one.")
+    location = _change_account(context, email, AccountService.enable, f"{email} is not disabled")
+    click.echo(
+        f"Enabled {email} in {location}. Its keys work again, except those revoked one by one."
+    )
 
 
 def _change_account(
@@ -334,11 +373,13 @@ def _change_account(
     email: str,
     change: Callable[[AccountService, str], bool],
     refusal: str,
-) -> None:
-    """Apply `change` to the account; it answers False when there was nothing to change."""
-    with _open_store(context) as store:
+) -> str:
+    """Apply `change` to the account (it answers False when there was nothing to change);
+    returns where the database is."""
+    with _open_store(_settings(context), Access.WRITE) as store:
         if not change(AccountService(store), _account(store, email).id):
             raise click.ClickException(refusal)
+    return store.location
 
 
 @main.command()
@@ -354,8 +395,10 @@ def _change_account(
 @click.pass_context
 def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> None:
     """Analyse images locally with the server's engine; print the JSON the API would send."""
-    from faceapi.api.contract import ENDPOINTS  # the web stack: see _LazyGroup
+    from faceapi.api.contract import ENDPOINTS  # the web stack and the engine: see _LazyGroup
     from faceapi.api.envelope import error_body, ok_body
+    from faceapi.engine.manifest import ModelUnavailableError
+    from faceapi.engine.pipeline import Engine
 
     settings = _settings(context)
     with _reported(ModelUnavailableError):
@@ -378,6 +421,9 @@ def analyze(context: click.Context, images: tuple[Path, ...], endpoint: str) -> 
 @click.pass_context
 def models(context: click.Context, as_json: bool) -> None:
     """The models in use: source, version, licence, preprocessing, SHA-256 (verified)."""
+    from faceapi.engine.manifest import ModelUnavailableError  # the engine: see _LazyGroup
+    from faceapi.engine.pipeline import Engine
+
     settings = _settings(context)
     with _reported(ModelUnavailableError):
         engine = Engine.load(settings.npm_models_dir, settings.engine_options())
@@ -399,7 +445,7 @@ def models(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def backup(context: click.Context, destination: Path) -> None:
     """Copy the SQLite database to a new file, safely while the server runs."""
-    with _open_store(context, create=False) as store, _reported(StoreUnavailableError):
+    with _open_store(_settings(context), Access.READ) as store, _reported(StoreUnavailableError):
         store.backup(destination)
         source = store.location
     size = destination.stat().st_size
@@ -426,9 +472,9 @@ def _reported(*errors: type[Exception]) -> Iterator[None]:
 
 
 @contextmanager
-def _open_store(context: click.Context, *, create: bool = True) -> Iterator[Store]:
+def _open_store(settings: Settings, access: Access) -> Iterator[Store]:
     with _reported(StoreUnavailableError):
-        store = open_store(_settings(context).database_url, create=create)
+        store = open_store(settings.database_url, access=access)
         try:
             yield store
         finally:

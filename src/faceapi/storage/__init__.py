@@ -1,6 +1,7 @@
 """Where accounts, keys and usage live: a small interface, and SQL behind it (SQLite by default)."""
 
 from faceapi.storage.base import (
+    Access,
     AccountRecord,
     ApiKeyRecord,
     EmailTakenError,
@@ -14,6 +15,7 @@ from faceapi.storage.base import (
 from faceapi.storage.sql import SqlStore, open_store, without_password
 
 __all__ = [
+    "Access",
     "AccountRecord",
     "ApiKeyRecord",
     "EmailTakenError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +20,14 @@ class StoreUnavailableError(Exception):
 
 class StoreBusyError(StoreUnavailableError):
     """Another process held the database locked for longer than the store waits."""
+
+
+class Access(Enum):
+    """What the opener needs of the database; a store that cannot give it is not opened."""
+
+    READ = "read"  # reads only: the file is never changed, and may be read-only
+    WRITE = "write"  # changes a database that exists
+    CREATE = "create"  # may make it first: the server, and the first key or account
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Collection
-from contextlib import closing
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from faceapi.storage.base import (
+    Access,
     AccountRecord,
     ApiKeyRecord,
     EmailTakenError,
@@ -115,10 +115,12 @@ secrets = sa.Table(
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, url: sa.URL) -> None:
+        """A store on `engine`, whose tables open_store has checked; `url` is the one the
+        operator gave (the engine's may be a read-only form of it)."""
         self._engine = engine
-        _create_schema(engine)
-        self._sqlite_file = _sqlite_file(engine.url)
+        self._url = url
+        self._sqlite_file = _sqlite_file(url)
         self._sqlite_identity = _file_identity(self._sqlite_file)
 
     def add_key(self, record: ApiKeyRecord) -> None:
@@ -305,13 +307,13 @@ class SqlStore:
 
     @property
     def location(self) -> str:
-        return database_location(self._engine.url)
+        return database_location(self._url)
 
     def backup(self, destination: Path) -> None:
         # Copying the file alone can miss the latest writes: SQLite keeps them in the -wal file
         # until a checkpoint. Its backup API copies every page within one read transaction,
         # which in WAL mode holds up no writer.
-        url = self._engine.url
+        url = self._url
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             raise StoreUnavailableError(
                 f"only a SQLite file can be backed up this way, not {self.location}; "
@@ -358,6 +360,158 @@ def _copy_sqlite(engine: Engine, target_file: Path) -> None:
         raise StoreUnavailableError(f"the copy failed its integrity check: {problems[0]}")
 
 
+def open_store(url: str, *, access: Access = Access.CREATE) -> SqlStore:
+    """Open the store at a SQLAlchemy URL, or raise StoreUnavailableError saying why it cannot
+    be: a SQLite file that does not exist (unless `access` is CREATE: then it is made, readable
+    by its owner only), a read-only one (unless READ), or a database that is not ours or lacks
+    columns we need. Until those checks pass nothing is changed; then, unless READ, missing
+    tables are made."""
+    parsed = _parse_url(url)
+    location = database_location(parsed)
+    sqlite_file = _sqlite_file(parsed)
+    if sqlite_file:
+        _prepare_sqlite_file(sqlite_file, access)
+    engine = _create_engine(
+        _read_only_url(sqlite_file) if sqlite_file and access is Access.READ else parsed
+    )
+    try:
+        _prepare_schema(engine, location, access)
+    except Exception as error:
+        engine.dispose()
+        if isinstance(error, sa.exc.DBAPIError):
+            reason = error.orig if error.orig is not None else error
+            raise StoreUnavailableError(f"{location}: {reason}") from error
+        raise
+    return SqlStore(engine, parsed)
+
+
+def _parse_url(url: str) -> sa.URL:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as error:  # its text would repeat the URL, password and all
+        raise StoreUnavailableError(
+            "the database URL is not a SQLAlchemy URL such as sqlite:///faceapi.sqlite3"
+        ) from error
+    backend = parsed.get_backend_name()
+    if backend not in _UPSERT_DIALECTS:
+        raise StoreUnavailableError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+    return parsed
+
+
+def _create_engine(url: sa.URL) -> Engine:
+    try:
+        engine = sa.create_engine(url)
+    except ModuleNotFoundError as error:
+        raise StoreUnavailableError(
+            f"the {url.get_backend_name()} driver {error.name!r} is not installed; for "
+            "PostgreSQL: .venv/bin/pip install 'psycopg[binary]'"
+        ) from error
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _tune_sqlite)
+        sa.event.listen(engine, "handle_error", _sqlite_trouble)
+    return engine
+
+
+def _prepare_sqlite_file(path: Path, access: Access) -> None:
+    """Refuse a missing file unless `access` may create it (then make it), and a read-only one
+    unless `access` only reads: SQLite would open it read-only and fail at the first write."""
+    if not path.exists():
+        if access is not Access.CREATE:
+            raise StoreUnavailableError(
+                f"there is no database at {path}; set database_url to the server's (a relative "
+                "path starts from the working directory), or make one with faceapi serve, "
+                "keys create or users create"
+            )
+        _create_private_file(path)
+    elif access is not Access.READ and not _writable(path):
+        raise StoreUnavailableError(
+            f"the database {path} is read-only (the file or its folder cannot be written), "
+            "and this command writes to it"
+        )
+
+
+def _create_private_file(path: Path) -> None:
+    """An empty file only its owner may read, as SQLite's -wal and -shm files then are (they
+    take the database's mode): it will hold key and password hashes and the signing secret."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process, e.g. a second server worker, made it first
+    except OSError as error:
+        raise StoreUnavailableError(
+            f"cannot create the database {path}: {error.strerror}"
+        ) from error
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write the file: itself, and its folder for the -wal and -shm files."""
+    real = path.resolve()
+    return os.access(real, os.W_OK) and os.access(real.parent, os.W_OK)
+
+
+def _read_only_url(path: Path) -> sa.URL:
+    """`path` opened read-only. Without a -wal file beside it in a folder that cannot be
+    written (a read-only mount or snapshot), SQLite cannot make the WAL index it reads with;
+    nothing is writing then (a writer keeps a -wal file), so it is read as immutable."""
+    query = {"mode": "ro", "uri": "true"}
+    real = path.resolve()
+    if not os.access(real.parent, os.W_OK) and not Path(f"{real}-wal").exists():
+        query["immutable"] = "1"
+    return sa.URL.create("sqlite", database=real.as_uri(), query=query)
+
+
+def _prepare_schema(engine: Engine, location: str, access: Access) -> None:
+    """Check the tables found against ours; unless `access` only reads, make what is missing."""
+    with engine.connect() as db:
+        inspector = sa.inspect(db)
+        found = {
+            name: {column["name"] for column in inspector.get_columns(name)}
+            for name in inspector.get_table_names()
+        }
+    _check_schema(found, location, access)
+    if access is Access.READ:
+        return
+    if engine.dialect.name == "sqlite":
+        # Readers proceed while a writer commits. Kept in the file, so set once, and only now
+        # that the file is known to be ours.
+        with engine.connect() as db:
+            db.exec_driver_sql("PRAGMA journal_mode=WAL")
+    _create_schema(engine)
+
+
+def _check_schema(found: dict[str, set[str]], location: str, access: Access) -> None:
+    """Refuse a database that is not ours (tables of another program, no api_keys) or whose
+    tables of ours lack columns we use; nothing is added to either."""
+    ours = metadata.tables
+    others = sorted(found.keys() - ours.keys())
+    if others and "api_keys" not in found:
+        raise StoreUnavailableError(
+            f"{location} is not a Face API database (it holds {_some(others)}); it was left "
+            "unchanged: set database_url to the Face API's database, or to a new file"
+        )
+    lacking = [
+        f"{name}.{column.name}"
+        for name in sorted(found.keys() & ours.keys())
+        for column in ours[name].columns
+        if column.name not in found[name]
+    ]
+    if lacking:
+        raise StoreUnavailableError(
+            f"{location} is not a Face API database this version can use: it lacks the columns "
+            f"{_some(lacking)}; it was left unchanged"
+        )
+    if access is Access.READ and "api_keys" not in found:
+        raise StoreUnavailableError(
+            f"{location} holds no Face API tables yet; faceapi serve, keys create or users "
+            "create makes them"
+        )
+
+
+def _some(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def _create_schema(engine: Engine, attempts: int = 3) -> None:
     """Create missing tables. Another process (a second server worker) may be creating them
     at the same moment: its "already exists" means the work is done, so look again."""
@@ -368,40 +522,6 @@ def _create_schema(engine: Engine, attempts: int = 3) -> None:
         except (sa.exc.OperationalError, sa.exc.ProgrammingError):
             if attempt == attempts - 1:
                 raise
-
-
-def open_store(url: str, *, create: bool = True) -> SqlStore:
-    """Open the store at a SQLAlchemy URL, or raise StoreUnavailableError saying why it cannot
-    be. Missing tables are made; without `create`, a SQLite file must already hold ours and
-    is not touched otherwise."""
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as error:  # its text would repeat the URL, password and all
-        raise StoreUnavailableError(
-            "the database URL is not a SQLAlchemy URL such as sqlite:///faceapi.sqlite3"
-        ) from error
-    backend = parsed.get_backend_name()
-    if backend not in _UPSERT_DIALECTS:
-        raise StoreUnavailableError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
-    sqlite_file = _sqlite_file(parsed)
-    if not create and sqlite_file and not _holds_our_tables(sqlite_file):
-        raise StoreUnavailableError(f"there is no Face API database at {sqlite_file}")
-    try:
-        engine = sa.create_engine(parsed)
-    except ModuleNotFoundError as error:
-        raise StoreUnavailableError(
-            f"the {backend} driver {error.name!r} is not installed; for PostgreSQL: "
-            ".venv/bin/pip install 'psycopg[binary]'"
-        ) from error
-    if backend == "sqlite":
-        sa.event.listen(engine, "connect", _tune_sqlite)
-        sa.event.listen(engine, "handle_error", _sqlite_trouble)
-    try:
-        return SqlStore(engine)
-    except sa.exc.DBAPIError as error:
-        engine.dispose()
-        reason = error.orig if error.orig is not None else error
-        raise StoreUnavailableError(f"{database_location(parsed)}: {reason}") from error
 
 
 def _sqlite_trouble(context: sa.engine.ExceptionContext) -> None:
@@ -434,18 +554,6 @@ def without_password(url: str) -> str:
         return url  # not a URL at all; open_store refuses it
 
 
-def _holds_our_tables(path: Path) -> bool:
-    """Whether the file is a SQLite database with our keys table, read without changing it."""
-    if not path.is_file():
-        return False
-    try:
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
-            query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'api_keys'"
-            return db.execute(query).fetchone() is not None
-    except sqlite3.Error:
-        return False
-
-
 def _sqlite_file(url: sa.URL) -> Path | None:
     """The SQLite file a URL names, links not followed: SQLite opens each connection through
     them. None for memory, and for a `file:` URI, whose path SQLite parses itself."""
@@ -465,10 +573,9 @@ def _file_identity(path: Path | None) -> tuple[int, int] | None:
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
-    # WAL lets readers proceed while a writer commits; the timeout makes concurrent writers
-    # from several server processes wait their turn instead of failing.
+    # The timeout makes concurrent writers from several server processes wait their turn
+    # instead of failing.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable enough, one fsync fewer
     cursor.execute("PRAGMA foreign_keys=ON")
