@@ -483,12 +483,6 @@ def test_without_a_terminal_the_password_must_come_from_stdin(tmp_path: Path) ->
     assert not database.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="faceapi.settings imports the engine for its defaults, and the engine's "
-    "models/session.py imports onnxruntime at module level: the CLI no longer imports the "
-    "engine itself, and this passes once session.py imports onnxruntime where it is used",
-)
 def test_key_commands_do_not_import_onnxruntime(tmp_path: Path) -> None:
     """Importing onnxruntime crashes (signal 11, no message) when the arguments are long: a
     key name of 50,000 characters ended `keys create` so instead of with its own refusal."""
