@@ -137,6 +137,21 @@ def test_accounts_stored_before_emails_were_normalised_are_found(
     assert len(accounts.list()) == 2
 
 
+def test_an_unknown_email_does_not_read_every_account(
+    accounts: AccountService, store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan per lookup made unknown emails slower than known ones, telling which exist,
+    and gave throttled clients full-table work for nothing (found by review)."""
+    older = _stored_account(store, JOSE_COMBINING, days_ago=2)
+    reads: list[int] = []
+    list_accounts = store.list_accounts
+    monkeypatch.setattr(store, "list_accounts", lambda: reads.append(1) or list_accounts())
+    for attempt in range(5):
+        assert accounts.find(f"nobody{attempt}@example.com") is None
+    assert accounts.find(JOSE) == older
+    assert len(reads) <= 1
+
+
 @pytest.mark.parametrize(
     ("email", "password", "complaint"),
     [

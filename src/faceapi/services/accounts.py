@@ -116,7 +116,8 @@ class AccountService:
 
     def change_password(self, account: AccountRecord, current: str, new: str) -> AccountRecord:
         """Set a new password and end every session of the account (the caller may start one)."""
-        if not self._check(account.password_hash, current, ((ACCOUNT_THROTTLE, account.email),)):
+        limits = ((ACCOUNT_THROTTLE, normalize_email(account.email)),)  # as at sign-in
+        if not self._check(account.password_hash, current, limits):
             raise WrongCredentialsError("The current password is wrong.")
         return self.reset_password(account, new)
 
@@ -160,16 +161,25 @@ class AccountService:
 
     def _find(self, email: str) -> AccountRecord | None:
         """The account of the normalised `email`: the one stored so, or else one stored before
-        emails were normalised that spells it otherwise. If several of those do, the oldest is
-        the one (a lookalike made later is the likelier impostor); the rest stay listed for an
-        administrator to disable."""
+        emails were normalised that spells it otherwise."""
         account = self._store.find_account(email)
-        if account is None:
-            alike = [
-                old for old in self._store.list_accounts() if normalize_email(old.email) == email
-            ]
-            account = min(alike, key=lambda old: old.created_at, default=None)
+        if account is None and email in self._stored_otherwise:
+            account = self._store.get_account(self._stored_otherwise[email])
         return account
+
+    @cached_property
+    def _stored_otherwise(self) -> dict[str, str]:
+        """Normalised email -> the account stored before emails were normalised that spells
+        it otherwise; the oldest if several do (a lookalike made later is the likelier
+        impostor; the rest stay listed for an administrator to disable). Read once, not per
+        lookup, so an unknown email costs what a known one does: every account made since is
+        stored normalised."""
+        by_age = sorted(self._store.list_accounts(), key=lambda old: old.created_at, reverse=True)
+        return {
+            normalize_email(old.email): old.id
+            for old in by_age
+            if normalize_email(old.email) != old.email
+        }
 
     def _check(
         self, password_hash: str, password: str, limits: tuple[tuple[Throttle, str], ...]
