@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 from starlette.types import ASGIApp, Message
 
+from faceapi.api import middleware
 from faceapi.errors import ErrorCode
 from tests.conftest import AppFactory
 
@@ -159,13 +161,24 @@ def test_a_client_waiting_for_100_continue_is_not_asked_for_a_refused_body(
     assert answer.headers["connection"] == "close"
 
 
-def test_no_more_than_four_times_the_limit_is_read_to_drain_a_refused_body(
-    make_client: AppFactory,
-) -> None:
-    upload, read = sent_in(pieces=100)  # 100,000 bytes
+def test_a_refused_body_declared_too_large_to_drain_is_not_read(make_client: AppFactory) -> None:
+    """Reading stops at four times the limit, so a body declared larger is left unread."""
+    upload, read = sent_in(pieces=100)  # the request declares 100,000 bytes
     answer = request(make_client(max_body_bytes=2000).app, AGE, JSON, upload)
     assert json.loads(answer.body)["code"] == ErrorCode.BODY_TOO_LARGE
-    assert len(read) == 8
+    assert read == []
+    assert answer.headers["connection"] == "close"
+
+
+def test_a_trickled_refused_body_is_drained_for_a_few_seconds_at_most(
+    make_client: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else a client could hold a connection on any path for the whole body time limit."""
+    monkeypatch.setattr(middleware, "DRAIN_SECONDS", TIMEOUT)
+    started = time.monotonic()
+    answer = request(make_client().app, AGE, b"text/plain", trickled(every=TIMEOUT / 10))
+    assert json.loads(answer.body)["code"] == ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    assert time.monotonic() - started < 5 * TIMEOUT  # the body's own limit is 60 s
     assert answer.headers["connection"] == "close"
 
 

@@ -26,6 +26,7 @@ _SCHEME_AND_HOST = r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*"
 _ABSOLUTE_FORM = re.compile(_SCHEME_AND_HOST)
 _RAW_ABSOLUTE_FORM = re.compile(_SCHEME_AND_HOST.encode())
 # How long and how much of an unread body to drop before answering (see _LimitedBody.drain).
+DRAIN_SECONDS = 10.0
 DRAIN_IDLE_SECONDS = 1.0
 DRAIN_LIMIT_FACTOR = 4
 
@@ -168,13 +169,17 @@ class _LimitedBody:
 
         Most clients send the whole body before they read the answer, and closing a
         connection with bytes unread resets it, so those clients would see a reset instead
-        of the answer. The reading stops at the body's time limit, after DRAIN_IDLE_SECONDS
-        without a byte, or after DRAIN_LIMIT_FACTOR times the size limit; the connection is
-        then closed unread.
+        of the answer. The reading stops after DRAIN_SECONDS (or the body's time limit, if
+        sooner), DRAIN_IDLE_SECONDS without a byte, or DRAIN_LIMIT_FACTOR times the size
+        limit, and a body declared larger than that is not read at all; the connection is
+        then closed unread. So a trickle holds no connection for long, on any path.
         """
         budget = DRAIN_LIMIT_FACTOR * self._max_bytes
+        if self._declared > budget:
+            return  # its end would not be reached: reading it would be wasted
+        deadline = min(self._deadline, anyio.current_time() + DRAIN_SECONDS)
         while not self.complete and not self._awaits_continue and budget > 0:
-            idle = min(DRAIN_IDLE_SECONDS, self._deadline - anyio.current_time())
+            idle = min(DRAIN_IDLE_SECONDS, deadline - anyio.current_time())
             message: Message | None = None
             with anyio.move_on_after(idle):
                 message = await self._receive()
