@@ -26,7 +26,7 @@ from faceapi.storage import (
     open_store,
     sql,
 )
-from faceapi.storage.sql import database_location
+from faceapi.storage.sql import _check_schema, database_location
 
 
 def test_key_is_random_shown_once_and_stored_only_as_hash(store: SqlStore, tmp_path: Path) -> None:
@@ -436,3 +436,15 @@ def test_writes_resume_at_once_when_a_read_only_database_becomes_writable(
         store.record_request(key.id, "age", 0, when)
     assert [row.count for row in store.usage(when.date())] == [3]
     store.close()
+
+
+def test_a_postgresql_database_may_hold_other_programs_tables() -> None:
+    """A SQLite file is one program's; a PostgreSQL database is often shared. There is no
+    PostgreSQL server here, so the check that decides is called as open_store calls it."""
+    others = {"customers": {"id", "name"}}
+    with pytest.raises(StoreUnavailableError, match="is not a Face API database"):
+        _check_schema(others, "db.sqlite3", Access.CREATE, whole_file=True)
+    _check_schema(others, "postgresql://db/shop", Access.CREATE, whole_file=False)
+    clashing = {"api_keys": {"id"}}
+    with pytest.raises(StoreUnavailableError, match="lacks the columns api_keys"):
+        _check_schema(clashing, "postgresql://db/shop", Access.CREATE, whole_file=False)

@@ -468,7 +468,7 @@ def _prepare_schema(engine: Engine, location: str, access: Access) -> None:
             name: {column["name"] for column in inspector.get_columns(name)}
             for name in inspector.get_table_names()
         }
-    _check_schema(found, location, access)
+    _check_schema(found, location, access, whole_file=engine.dialect.name == "sqlite")
     if access is Access.READ:
         return
     if engine.dialect.name == "sqlite":
@@ -479,12 +479,15 @@ def _prepare_schema(engine: Engine, location: str, access: Access) -> None:
     _create_schema(engine)
 
 
-def _check_schema(found: dict[str, set[str]], location: str, access: Access) -> None:
-    """Refuse a database that is not ours (tables of another program, no api_keys) or whose
-    tables of ours lack columns we use; nothing is added to either."""
+def _check_schema(
+    found: dict[str, set[str]], location: str, access: Access, *, whole_file: bool
+) -> None:
+    """Refuse a database whose tables of ours lack columns we use, and a SQLite file (a
+    `whole_file`) that is another program's (its tables, no api_keys); nothing is added to
+    either. A PostgreSQL database may be shared with other programs' tables."""
     ours = metadata.tables
     others = sorted(found.keys() - ours.keys())
-    if others and "api_keys" not in found:
+    if whole_file and others and "api_keys" not in found:
         raise StoreUnavailableError(
             f"{location} is not a Face API database (it holds {_some(others)}); it was left "
             "unchanged: set database_url to the Face API's database, or to a new file"
