@@ -21,3 +21,13 @@ def test_a_list_setting_that_is_not_json_says_how_to_write_it(
 def test_a_list_setting_written_as_json_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FACEAPI_AGE_MODELS", '["cydral", "faceapijs"]')
     assert Settings.load().age_models == ["cydral", "faceapijs"]
+
+
+def test_small_images_are_not_enlarged_past_the_size_large_ones_are_reduced_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FACEAPI_DETECTOR_MAX_SIDE", "100")
+    with pytest.raises(ValueError, match=r"detector_min_side .*exceed detector_max_side \(100\)"):
+        Settings.load()
+    monkeypatch.setenv("FACEAPI_DETECTOR_MIN_SIDE", "0")
+    assert Settings.load().engine_options().detector.min_side == 0

@@ -10,7 +10,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -180,6 +187,15 @@ class Settings(BaseSettings):
         if "max_body_bytes" not in self.model_fields_set:
             self.max_body_bytes = base64_body_bytes(self.max_image_bytes)
         return self
+
+    @field_validator("detector_min_side")
+    @classmethod
+    def _enlarged_no_larger_than_reduced(cls, value: int, info: ValidationInfo) -> int:
+        # Else a small image would be searched larger than a large one.
+        largest = info.data.get("detector_max_side", value)
+        if value > largest:
+            raise ValueError(f"must not exceed detector_max_side ({largest})")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
