@@ -15,7 +15,7 @@ from faceapi.api import envelope
 from faceapi.api.base64_image import decode_base64_image
 from faceapi.api.contract import API_PREFIX, ENDPOINTS, Endpoint
 from faceapi.api.request_body import read_image_and_key
-from faceapi.api.schemas import AnalyzeRequest, Envelope, example_image
+from faceapi.api.schemas import EXAMPLE_IMAGE, AnalyzeRequest, Envelope
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.container import Services
 from faceapi.storage import StoreBusyError
@@ -33,7 +33,7 @@ REQUEST_DOC = {
             "examples": {
                 "photo": {
                     "summary": "A base64 JPEG (put your key in api_key)",
-                    "value": {"image": example_image(), "api_key": "fa_3f9c2b7a1d4e_Yx..."},
+                    "value": {"image": EXAMPLE_IMAGE, "api_key": "fa_3f9c2b7a1d4e_Yx..."},
                 }
             },
         }
