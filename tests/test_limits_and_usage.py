@@ -16,9 +16,9 @@ from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.accounts import AccountService
 from faceapi.services.inference import InferenceQueue
 from faceapi.services.keys import KeyService, parse_limits
-from faceapi.services.text import plain_number
 from faceapi.services.usage import Limits, UsageService, seconds_to_next_month, summarize
 from faceapi.storage import ApiKeyRecord, KeyLimits, SqlStore, StoreBusyError, UsageRow, sql
+from faceapi.text import plain_number
 
 AGE, GENDER = "face_age_detection", "face_gender_detection"
 

@@ -13,7 +13,7 @@ import string
 from enum import IntEnum
 from typing import Any
 
-from faceapi.services.text import quantity
+from faceapi.text import quantity
 
 
 class ErrorCode(IntEnum):

@@ -10,8 +10,8 @@ from starlette.exceptions import HTTPException
 from faceapi.api import envelope
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.services.keys import without_secrets
-from faceapi.services.text import quoted
 from faceapi.storage import StoreBusyError
+from faceapi.text import quoted
 
 
 def shown_path(path: str) -> str:

@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import Request
 
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import quoted
+from faceapi.text import quoted
 
 
 @dataclass(frozen=True, slots=True)

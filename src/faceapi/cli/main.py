@@ -22,7 +22,6 @@ from faceapi.errors import FaceApiError
 from faceapi.logs import configure_logging
 from faceapi.services.accounts import AccountError, AccountService
 from faceapi.services.keys import KeyService, parse_limits
-from faceapi.services.text import moment, plain_number, visible
 from faceapi.services.usage import Limits, UsageService
 from faceapi.settings import Settings
 from faceapi.storage import (
@@ -34,6 +33,7 @@ from faceapi.storage import (
     open_store,
     without_password,
 )
+from faceapi.text import moment, plain_number, visible
 
 log = logging.getLogger("faceapi.cli")
 

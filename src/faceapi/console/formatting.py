@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from faceapi.errors import code_name
-from faceapi.services.text import moment, plain_number, quantity
 from faceapi.services.usage import Limits
+from faceapi.text import moment, plain_number, quantity
 
 
 def limits(value: Limits) -> str:

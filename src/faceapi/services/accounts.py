@@ -15,8 +15,8 @@ from functools import cached_property
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from faceapi.services.text import is_printable, mixed_scripts, quantity
 from faceapi.storage import AccountRecord, EmailTakenError, Store
+from faceapi.text import is_printable, mixed_scripts, quantity
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # hashing is costly: refuse megabyte "passwords" before it starts

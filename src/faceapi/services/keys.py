@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import is_printable
 from faceapi.storage import ApiKeyRecord, KeyLimits, Store
+from faceapi.text import is_printable
 
 KEY_PREFIX = "fa"
 _ID_BYTES = 6  # public identifier, 12 hex digits

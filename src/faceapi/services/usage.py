@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from faceapi.errors import ErrorCode, FaceApiError
-from faceapi.services.text import plain_number, quantity
 from faceapi.storage import ApiKeyRecord, KeyLimits, Store, UsageRow
+from faceapi.text import plain_number, quantity
 
 REPORT_DAYS = 30
 T = TypeVar("T", int, float)

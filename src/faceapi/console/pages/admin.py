@@ -14,8 +14,8 @@ from faceapi.console.pages.keys import ManagedKey
 from faceapi.console.rendering import confirmation, render
 from faceapi.console.state import FormText, console_of, redirect, url
 from faceapi.services.keys import parse_limits
-from faceapi.services.text import plain_number
 from faceapi.storage import AccountRecord, ApiKeyRecord, KeyLimits
+from faceapi.text import plain_number
 
 router = APIRouter()
 
