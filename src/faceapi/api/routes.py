@@ -32,7 +32,8 @@ REQUEST_DOC = {
             "schema": AnalyzeRequest.model_json_schema(),
             "examples": {
                 "photo": {
-                    "summary": "A base64 JPEG (put your key in api_key)",
+                    "summary": "A base64 JPEG: put your key in api_key, or empty it and fill "
+                    "in X-API-Key",
                     "value": {"image": EXAMPLE_IMAGE, "api_key": "fa_3f9c2b7a1d4e_Yx..."},
                 }
             },
