@@ -20,8 +20,11 @@ _SECRET_BYTES = 24  # 192 random bits: a hash needs no salt or stretching at thi
 _MAX_COUNT = 2**31 - 1  # burst and quota are SQL INTEGER columns: 32 bits on PostgreSQL
 # Far beyond any server's speed; above it, a typed rate would no longer read back as shown.
 _MAX_RATE = 1_000_000
-# A whole key inside other text, such as a URL path a client put it in by mistake.
-_KEY_IN_TEXT = re.compile(rf"({KEY_PREFIX}_[0-9a-f]{{{2 * _ID_BYTES}}}_)[A-Za-z0-9_-]+")
+# A key inside other text, such as a URL path a client put it in by mistake, with or without
+# its "fa_": the id's 12 hex digits and "_" that start a key's second part show its secret.
+_KEY_IN_TEXT = re.compile(
+    rf"((?<![0-9A-Za-z])(?:{KEY_PREFIX}_)?[0-9a-f]{{{2 * _ID_BYTES}}}_)[A-Za-z0-9_-]+"
+)
 # Limits are typed as plain ASCII decimals, as they read back: int() and float() would also
 # take "1_000" and other scripts' digits, and float() "1e3" and "nan".
 _N = TypeVar("_N", int, float)
