@@ -261,6 +261,21 @@ def test_a_new_key_is_shown_once_in_this_tab_and_to_its_account_only(
     assert page.evaluate("sessionStorage.length") == 0
 
 
+def test_an_email_with_accents_signs_up_and_in(server: Server, page: Page) -> None:
+    """The email fields were type="email", whose check in Chromium refuses "é" before the
+    @, and which sends a domain as punycode: such accounts could never sign in."""
+    server.cli("users", "create", "jos\u00e9@example.com", "--password-stdin", stdin=PASSWORD)
+    sign_in(page, server, "jose\u0301@example.com")  # typed as "e" and an accent
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{server.url}/console/sign-up")
+    page.get_by_label("Email").fill("ana@\u00e9xample.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create the account").click()
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, server, "ana@\u00e9xample.com")
+
+
 def test_on_a_phone_nothing_scrolls_sideways(server: Server, browser: Browser, photo: Path) -> None:
     """The curl commands and a 200-letter key name made pages up to 5,000 px wide."""
     server.cli("users", "create", "phone@example.com", "--password-stdin", stdin=PASSWORD)
