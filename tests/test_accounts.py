@@ -77,6 +77,17 @@ def test_lookalike_spellings_of_an_email_are_one_account(accounts: AccountServic
     )
 
 
+def test_a_domain_in_punycode_is_the_domain_it_spells(accounts: AccountService) -> None:
+    """Browsers send "éxample.com" as "xn--xample-9ua.com": two accounts for one mailbox,
+    and an account made by the CLI could not sign in from the console."""
+    account = accounts.create("ana@\u00e9xample.com", PASSWORD)
+    for spelling in ("ana@xn--xample-9ua.com", "ANA@XN--XAMPLE-9UA.COM"):
+        assert accounts.find(spelling) == account
+        with pytest.raises(AccountError, match="already exists"):
+            accounts.create(spelling, PASSWORD)
+    assert accounts.create("bo@xn--zz.com", PASSWORD).email == "bo@xn--zz.com"  # not punycode
+
+
 @pytest.mark.parametrize(
     ("email", "scripts"),
     [
@@ -84,6 +95,7 @@ def test_lookalike_spellings_of_an_email_are_one_account(accounts: AccountServic
         ("p\u0430ypal@example.com", "Cyrillic and Latin"),
         ("dev@g\u03bfogle.com", "Greek and Latin"),  # a Greek omicron
         ("admin@пример例え.jp", "Cyrillic, Han and Hiragana"),
+        ("dev@xn--exmple-4nf.com", "Cyrillic and Latin"),  # the first, as punycode
     ],
 )
 def test_emails_mixing_scripts_within_a_part_are_refused(

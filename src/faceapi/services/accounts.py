@@ -61,9 +61,22 @@ ADDRESS_THROTTLE = Throttle("address", interval=6, burst=30)
 
 def normalize_email(email: str) -> str:
     """`email` as it is stored and compared: spellings that look alike, such as "é" as one
-    character or as "e" and an accent, or fullwidth letters, become one (NFKC), lower-cased.
-    Lower-casing can undo NFKC, hence the second pass."""
-    return _nfkc(_nfkc(email.strip()).lower())
+    character or as "e" and an accent, or fullwidth letters, become one (NFKC), lower-cased,
+    and a domain's punycode ("xn--xample-9ua" for "éxample", as browsers send one) is read
+    as the letters it stands for. Lower-casing can undo NFKC, hence the second pass."""
+    local, at, domain = email.strip().rpartition("@")
+    if at:
+        domain = ".".join(_from_punycode(label) for label in domain.split("."))
+    return _nfkc(_nfkc(f"{local}{at}{domain}").lower())
+
+
+def _from_punycode(label: str) -> str:
+    if not label.lower().startswith("xn--"):
+        return label
+    try:
+        return label.lower().encode("ascii").decode("idna")
+    except UnicodeError:
+        return label  # not valid punycode: kept as typed, and checked as any other text
 
 
 def _nfkc(text: str) -> str:
