@@ -544,3 +544,32 @@ def test_a_read_only_database_can_be_listed_and_backed_up(tmp_path: Path, in_use
         f"Error: the database {database} is read-only (the file or its folder cannot be "
         "written), and this command writes to it\n"
     )
+
+
+@pytest.mark.parametrize("command", [("users", "create"), ("users", "set-password")])
+def test_a_password_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """It ended in a UnicodeEncodeError traceback."""
+    database = tmp_path / "faceapi.sqlite3"
+    assert (
+        _cli(
+            "users",
+            "create",
+            "ada@example.com",
+            "--password-stdin",
+            database=database,
+            stdin=PASSWORD,
+        ).returncode
+        == 0
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "faceapi.cli", *command, "ada@example.com", "--password-stdin"],
+        input=b"pass\xff\xfeword-123456\n",
+        capture_output=True,
+        env={**os.environ, "FACEAPI_DATABASE_URL": f"sqlite:///{database}"},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode() == "Error: the password is not valid UTF-8 text\n"

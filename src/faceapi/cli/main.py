@@ -301,18 +301,24 @@ def users_set_password(context: click.Context, email: str, password_stdin: bool)
 
 def _new_password(from_stdin: bool) -> str:
     """The first line of stdin, or what is typed twice at the terminal."""
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        password = sys.stdin.readline().rstrip("\r\n") if from_stdin else _typed_password()
+        password.encode()  # bytes that are not UTF-8 arrive as lone surrogates
+    except UnicodeError as error:
+        raise click.ClickException("the password is not valid UTF-8 text") from error
+    return password
+
+
+def _typed_password() -> str:
     # Without a terminal, getpass warns and reads stdin with the typing shown: refuse instead.
     with warnings.catch_warnings():
         warnings.simplefilter("error", getpass.GetPassWarning)
         try:
-            password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
         except getpass.GetPassWarning as error:
             raise click.ClickException(
                 "there is no terminal to ask for the password; pipe it in with --password-stdin"
             ) from error
-    return password
 
 
 @users.command("list")
