@@ -573,3 +573,11 @@ def test_a_password_that_is_not_utf8_is_refused_in_one_line(
     )
     assert done.returncode == 1
     assert done.stderr.decode() == "Error: the password is not valid UTF-8 text\n"
+
+
+def test_an_in_memory_database_is_refused_by_the_cli(
+    run: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keys create printed a key that was gone when the command ended."""
+    monkeypatch.setenv("FACEAPI_DATABASE_URL", "sqlite://")
+    assert "sqlite:// is an in-memory database" in run("keys", "create", "--name", "x", code=1)

@@ -448,3 +448,11 @@ def test_a_postgresql_database_may_hold_other_programs_tables() -> None:
     clashing = {"api_keys": {"id"}}
     with pytest.raises(StoreUnavailableError, match="lacks the columns api_keys"):
         _check_schema(clashing, "postgresql://db/shop", Access.CREATE, whole_file=False)
+
+
+def test_a_database_path_that_cannot_be_a_file_is_named_in_one_line(tmp_path: Path) -> None:
+    """A folder gave 'disk I/O error', a name too long an OSError traceback."""
+    with pytest.raises(StoreUnavailableError, match="is a folder; database_url must name a file"):
+        open_store(f"sqlite:///{tmp_path}")
+    with pytest.raises(StoreUnavailableError, match="File name too long"):
+        open_store(f"sqlite:///{tmp_path / ('a' * 300)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from faceapi.settings import Settings
@@ -31,3 +33,16 @@ def test_small_images_are_not_enlarged_past_the_size_large_ones_are_reduced_to(
         Settings.load()
     monkeypatch.setenv("FACEAPI_DETECTOR_MIN_SIDE", "0")
     assert Settings.load().engine_options().detector.min_side == 0
+
+
+def test_a_config_file_that_cannot_be_read_is_named_in_one_line(tmp_path: Path) -> None:
+    """A long name and a device ended in OSError tracebacks; /dev/null 'did not exist'."""
+    for path, complaint in [
+        (tmp_path / ("a" * 300), "File name too long"),
+        (Path("/dev/null"), "is not a regular file"),
+        (tmp_path, "is not a regular file"),
+    ]:
+        with pytest.raises(ValueError, match=complaint):
+            Settings.load(path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Settings.load(tmp_path / "missing.toml")

@@ -219,12 +219,14 @@ class Settings(BaseSettings):
     def load(cls, config_file: Path | None = None) -> Settings:
         """Settings from `config_file` (or FACEAPI_CONFIG) and the environment."""
         named = config_file or os.environ.get(CONFIG_ENV)
-        if named and not Path(named).is_file():  # a typo would otherwise mean every default
-            raise FileNotFoundError(f"config file {named} does not exist")
+        if named:
+            _check_config_file(Path(named))
         if config_file is not None:
             os.environ[CONFIG_ENV] = str(config_file)  # for server workers, which load afresh
         try:
             return cls()
+        except OSError as error:  # a file that is there but cannot be read (EIO, EACCES)
+            raise ValueError(f"config file {named}: {error.strerror}") from error
         except ValidationError as error:
             raise ValueError(_plain(error)) from error
         except tomllib.TOMLDecodeError as error:
@@ -260,6 +262,18 @@ class Settings(BaseSettings):
     def default_limits(self) -> Limits:
         """The limits of every key that sets none of its own."""
         return Limits(self.rate_limit_per_second, self.rate_limit_burst, self.monthly_quota)
+
+
+def _check_config_file(path: Path) -> None:
+    """A named config file must be a file: a typo would otherwise mean every default."""
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as error:  # a name too long, say
+        raise ValueError(f"config file {path}: {error.strerror}") from error
+    if not exists:
+        raise FileNotFoundError(f"config file {path} does not exist")
+    if not is_file:
+        raise ValueError(f"config file {path} is not a regular file")
 
 
 def _plain(error: ValidationError) -> str:

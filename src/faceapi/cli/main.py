@@ -482,6 +482,11 @@ def _open_store(settings: Settings, access: Access) -> Iterator[Store]:
     with _reported(StoreUnavailableError):
         store = open_store(settings.database_url, access=access)
         try:
+            if store.in_memory:  # a key made there would be printed, then lost at once
+                raise StoreUnavailableError(
+                    f"{store.location} is an in-memory database, gone when this command ends; "
+                    "set database_url to the server's database file"
+                )
             yield store
         finally:
             store.close()

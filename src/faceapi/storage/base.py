@@ -215,6 +215,11 @@ class Store(Protocol):
         """Where the data lives, fit for a log line: no password."""
         ...
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the data lives only as long as this process (SQLite's sqlite://)."""
+        ...
+
     def backup(self, destination: Path) -> None:
         """Write a consistent copy of the whole store to the new file `destination` while
         other processes go on using it; raise StoreUnavailableError where it cannot."""

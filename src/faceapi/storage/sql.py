@@ -309,12 +309,17 @@ class SqlStore:
     def location(self) -> str:
         return database_location(self._url)
 
+    @property
+    def in_memory(self) -> bool:
+        url = self._url
+        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
     def backup(self, destination: Path) -> None:
         # Copying the file alone can miss the latest writes: SQLite keeps them in the -wal file
         # until a checkpoint. Its backup API copies every page within one read transaction,
         # which in WAL mode holds up no writer.
         url = self._url
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        if url.get_backend_name() != "sqlite" or self.in_memory:
             raise StoreUnavailableError(
                 f"only a SQLite file can be backed up this way, not {self.location}; "
                 "back up PostgreSQL with pg_dump"
@@ -415,7 +420,13 @@ def _create_engine(url: sa.URL) -> Engine:
 def _prepare_sqlite_file(path: Path, access: Access) -> None:
     """Refuse a missing file unless `access` may create it (then make it), and a read-only one
     unless `access` only reads: SQLite would open it read-only and fail at the first write."""
-    if not path.exists():
+    try:
+        exists, is_folder = path.exists(), path.is_dir()
+    except OSError as error:  # a name too long, say
+        raise StoreUnavailableError(f"cannot use {path}: {error.strerror}") from error
+    if is_folder:
+        raise StoreUnavailableError(f"{path} is a folder; database_url must name a file")
+    if not exists:
         if access is not Access.CREATE:
             raise StoreUnavailableError(
                 f"there is no database at {path}; set database_url to the server's (a relative "
