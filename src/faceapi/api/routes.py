@@ -142,7 +142,7 @@ async def readyz(request: Request) -> JSONResponse:
     except Exception:
         # Probes come every few seconds: the cause is logged once, not with every probe.
         if not state.database_unreachable:
-            log.exception("database unreachable; /readyz answers 503 until it answers again")
+            log.exception("database unreachable; logged again only once /readyz recovers")
         state.database_unreachable = True
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
     state.database_unreachable = False
