@@ -117,9 +117,11 @@ def test_users_and_the_keys_they_own(run: Invoke, database_url: str) -> None:
     assert "Disabled ada@example.com" in run("users", "disable", "ada@example.com")
     assert "already disabled" in run("users", "disable", "ada@example.com", code=1)
     assert _statuses(run) == {"root@example.com": "active", "ada@example.com": "disabled"}
-    assert "keys work again" in run("users", "enable", "ADA@example.com")
-    assert "not disabled" in run("users", "enable", "ada@example.com", code=1)
+    assert "Enabled ada@example.com" in run("users", "enable", "ADA@example.com")  # as stored
+    assert "ada@example.com is not disabled" in run("users", "enable", "ADA@example.com", code=1)
     assert "no account" in run("users", "enable", "eve@example.com", code=1)
+    hidden = run("users", "enable", "eve\u3164@example.com", code=1)  # a Hangul filler
+    assert "there is no account eve\\u3164@example.com" in hidden
     assert _statuses(run) == {"root@example.com": "active", "ada@example.com": "active"}
 
 

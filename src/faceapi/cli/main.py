@@ -357,10 +357,10 @@ def users_list(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 def users_disable(context: click.Context, email: str) -> None:
     """Disable an account: its sessions end and its keys are refused from now on."""
-    location = _change_account(
-        context, email, AccountService.disable, f"{email} is already disabled"
+    account, location = _change_account(
+        context, email, AccountService.disable, "is already disabled"
     )
-    click.echo(f"Disabled {email} in {location}.")
+    click.echo(f"Disabled {account.email} in {location}.")
 
 
 @users.command("enable")
@@ -368,9 +368,10 @@ def users_disable(context: click.Context, email: str) -> None:
 @click.pass_context
 def users_enable(context: click.Context, email: str) -> None:
     """Enable a disabled account: it can sign in again, and its keys work again."""
-    location = _change_account(context, email, AccountService.enable, f"{email} is not disabled")
+    account, location = _change_account(context, email, AccountService.enable, "is not disabled")
     click.echo(
-        f"Enabled {email} in {location}. Its keys work again, except those revoked one by one."
+        f"Enabled {account.email} in {location}. Its keys work again, except those revoked one "
+        "by one."
     )
 
 
@@ -379,13 +380,14 @@ def _change_account(
     email: str,
     change: Callable[[AccountService, str], bool],
     refusal: str,
-) -> str:
-    """Apply `change` to the account (it answers False when there was nothing to change);
-    returns where the database is."""
+) -> tuple[AccountRecord, str]:
+    """Apply `change` to the account (it answers False when there was nothing to change,
+    and `refusal` says so); returns the account, as stored, and where the database is."""
     with _open_store(_settings(context), Access.WRITE) as store:
-        if not change(AccountService(store), _account(store, email).id):
-            raise click.ClickException(refusal)
-    return store.location
+        account = _account(store, email)
+        if not change(AccountService(store), account.id):
+            raise click.ClickException(f"{account.email} {refusal}")
+    return account, store.location
 
 
 @main.command()
@@ -495,7 +497,7 @@ def _open_store(settings: Settings, access: Access) -> Iterator[Store]:
 def _account(store: Store, email: str) -> AccountRecord:
     account = AccountService(store).find(email)
     if account is None:
-        raise click.ClickException(f"there is no account {email}")
+        raise click.ClickException(f"there is no account {visible(email)}")
     return account
 
 
