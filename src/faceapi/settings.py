@@ -278,8 +278,16 @@ def _check_config_file(path: Path) -> None:
 
 def _plain(error: ValidationError) -> str:
     """One line per wrong setting, named as it can be set, without pydantic's own links."""
-    lines = [_problem_line(problem) for problem in error.errors(include_url=False)]
+    return _invalid([_problem_line(problem) for problem in error.errors(include_url=False)])
+
+
+def _invalid(lines: list[str]) -> str:
     return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _named(name: str, problem: str) -> str:
+    """A line about one setting, under the two names it can be set by."""
+    return f"{name} (FACEAPI_{name.upper()}): {problem}"
 
 
 def _not_json(error: SettingsError) -> str:
@@ -288,10 +296,11 @@ def _not_json(error: SettingsError) -> str:
         return str(error)
     name = named[1]
     example = json.dumps(Settings.model_fields[name].default)
-    return (
-        f"invalid settings:\n  {name} (FACEAPI_{name.upper()}): not JSON; in the environment "
-        f"a list is written as JSON, e.g. FACEAPI_{name.upper()}='{example}'"
+    problem = (
+        "not JSON; in the environment a list is written as JSON, "
+        f"e.g. FACEAPI_{name.upper()}='{example}'"
     )
+    return _invalid([_named(name, problem)])
 
 
 def _problem_line(problem: Any) -> str:
@@ -300,7 +309,7 @@ def _problem_line(problem: Any) -> str:
     if field is None:  # only a config file can name a setting that does not exist
         return f"{name}: there is no such setting"
     if SecretStr in get_args(field.annotation):  # neither the value nor its length
-        return f"{name} (FACEAPI_{name.upper()}): {field.description}"
+        return _named(name, str(field.description))
     given = problem.get("input")
     shown = "" if isinstance(given, dict) else f"; given {given!r}"
-    return f"{name} (FACEAPI_{name.upper()}): {problem['msg']}{shown}"
+    return _named(name, f"{problem['msg']}{shown}")

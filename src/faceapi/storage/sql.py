@@ -311,8 +311,7 @@ class SqlStore:
 
     @property
     def in_memory(self) -> bool:
-        url = self._url
-        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        return _in_memory(self._url)
 
     def backup(self, destination: Path) -> None:
         # Copying the file alone can miss the latest writes: SQLite keeps them in the -wal file
@@ -572,9 +571,13 @@ def _sqlite_file(url: sa.URL) -> Path | None:
     """The SQLite file a URL names, links not followed: SQLite opens each connection through
     them. None for memory, and for a `file:` URI, whose path SQLite parses itself."""
     database = url.database or ""
-    if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+    if url.get_backend_name() != "sqlite" or _in_memory(url):
         return None
     return None if database.startswith("file:") else Path(database).absolute()
+
+
+def _in_memory(url: sa.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _file_identity(path: Path | None) -> tuple[int, int] | None:
