@@ -85,7 +85,7 @@ class FaceDetector:
         return Found(faces, search)
 
     def _search(self, image: NDArray[np.uint8], search: Search) -> list[Detection]:
-        """Faces in `image` seen at `search.max_side`, in `image`'s pixels, largest first."""
+        """Faces in `image` seen at the scale `search` sets, in `image`'s pixels, largest first."""
         scale = search.scale_for(image)
         return self.search_scaled(scaled(image, scale), scale, search.score_threshold)
 
